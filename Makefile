@@ -1,0 +1,60 @@
+# kvmlock: the arm64 memslot-locking kernel series, its BPF tooling and tests.
+#
+#   make demo     boot the patched kernel under QEMU and show it working
+#   make check    build everything and run every test (host and guest VM)
+#
+# Both install their own dependencies (make deps, as root). Expensive outputs
+# (kernel builds, guest root filesystem, ccache) are cached in $(KVMLOCK_CACHE),
+# keyed by what they are built from.
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD ?= $(TOP)/build
+KVMLOCK_CACHE ?= /var/cache/kvmlock
+KERNEL_VARIANT ?= default
+export TOP BUILD KVMLOCK_CACHE
+
+KERNEL_DIR := $(BUILD)/kernel-$(KERNEL_VARIANT).out
+ROOTFS_DIR := $(BUILD)/rootfs
+
+.PHONY: all deps kernel kernel-tree kernel-export kernel-reset rootfs \
+	check check-host check-vm vm-test demo clean distclean
+
+all: kernel rootfs
+
+deps:
+	@scripts/deps.sh
+
+# The cached kernel output directory is linked as $(KERNEL_DIR).
+kernel: deps
+	@dir=$$(kernel/scripts/kernel.sh build $(KERNEL_VARIANT)) && \
+		ln -sfn "$$dir" $(KERNEL_DIR) && echo "kernel: $$dir"
+
+kernel-tree: deps
+	@kernel/scripts/kernel.sh tree
+
+kernel-export:
+	@kernel/scripts/kernel.sh export
+
+kernel-reset:
+	@kernel/scripts/kernel.sh reset
+
+rootfs: deps
+	@dir=$$(tests/vm/rootfs.sh) && ln -sfn "$$dir" $(ROOTFS_DIR)
+
+check: kernel rootfs
+	@tests/check.sh $(KERNEL_DIR) $(ROOTFS_DIR)
+
+# One guest test (or a glob of them) alone: make vm-test T=kvm_smoke_test
+vm-test: kernel rootfs
+	@tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) $(T)
+
+demo: kernel rootfs
+	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)
+
+clean:
+	rm -rf $(BUILD)/vm
+
+# Also drops the kernel tree (with any unexported commits) and the cache links.
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,46 @@
+# Shared helpers for kvmlock's build and test scripts (sourced, not run).
+# Callers get TOP, BUILD and CACHE from the Makefile or these defaults.
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+# Expensive outputs live outside the clone so a fresh clone reuses them.
+CACHE=${KVMLOCK_CACHE:-/var/cache/kvmlock}
+export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+
+# Where the base kernel source comes from: Debian's linux-source-6.1.
+KSRC_PKG=linux-source-6.1
+KSRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
+
+die() {
+	echo "${0##*/}: error: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "${0##*/}: $*" >&2
+}
+
+debian_kernel_version() {
+	dpkg-query -W -f='${Version}' "$KSRC_PKG" 2>/dev/null ||
+		die "$KSRC_PKG is not installed (run: make deps)"
+}
+
+# sha256 over the names and contents of the given files, in order.
+hash_files() {
+	local f
+	for f in "$@"; do
+		printf '%s\0' "${f#"$TOP"/}"
+		cat "$f"
+	done | sha256sum | cut -c1-16
+}
+
+# Run "$@" while holding an exclusive lock named $1 in the cache.
+with_lock() {
+	local name=$1
+	shift
+	mkdir -p "$CACHE/locks"
+	(
+		flock 9
+		"$@"
+	) 9>"$CACHE/locks/$name"
+}
