@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make check: host-side tests (tests/host/test_*.sh), then the guest tests in
+# the test VM. Ends with one line "N passed, N failed, N skipped" over all.
+set -uo pipefail
+. "$(dirname "$0")/../scripts/lib.sh"
+
+KDIR=${1:?usage: check.sh KERNEL_DIR ROOTFS_DIR}
+ROOTFS=${2:?usage: check.sh KERNEL_DIR ROOTFS_DIR}
+passed=0 failed=0 skipped=0
+
+# Add the counts of a "... N passed, N failed[, N skipped]" line.
+tally() {
+	local line
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
+	failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+	if grep -q skipped <<<"$line"; then
+		skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+	fi
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for t in "$TOP"/tests/host/test_*.sh; do
+	[ -e "$t" ] || continue
+	echo "== host: ${t##*/}"
+	bash "$t" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	tally "$out"
+	if [ "$rc" -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out"; then
+		failed=$((failed + 1))
+	fi
+done
+echo "== guest: test VM"
+"$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+tally "$out"
+if [ "$rc" -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out"; then
+	failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
