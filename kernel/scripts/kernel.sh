@@ -93,6 +93,7 @@ extract_base() {
 	git -C "$TREE" init -q
 	# Fast zlib: the base commit stores ~80k files and is never sent anywhere.
 	git -C "$TREE" config core.looseCompression 1
+	git -C "$TREE" config gc.auto 0
 	tree_git add -A
 	tree_git commit -q -m "Debian $KSRC_PKG $version" \
 		-m "Base for the kvmlock series: the unmodified source of Debian's

@@ -58,6 +58,8 @@ make_payload() {
 	collect_tests >"$PAYLOAD/tests.list"
 	[ -s "$PAYLOAD/tests.list" ] || die "no test matches: ${PATTERNS[*]}"
 	cp -a "$KDIR/selftests" "$KDIR/kselftest" "$PAYLOAD/"
+	mkdir -p "$PAYLOAD/scripts"
+	cp -a "$TOP"/tests/guest/*.sh "$PAYLOAD/scripts/"
 	install -m 0755 "$TOP/tests/vm/guest-run.sh" "$PAYLOAD/guest-run.sh"
 }
 
