@@ -94,7 +94,9 @@ extract_base() {
 	# Fast zlib: the base commit stores ~80k files and is never sent anywhere.
 	git -C "$TREE" config core.looseCompression 1
 	git -C "$TREE" config gc.auto 0
-	tree_git add -A
+	# --force: Debian's .gitignore ignores ".*" without upstream's
+	# exceptions, which would leave out every .gitignore, .mailmap, ...
+	tree_git add -A --force
 	tree_git commit -q -m "Debian $KSRC_PKG $version" \
 		-m "Base for the kvmlock series: the unmodified source of Debian's
 $KSRC_PKG package, version $version, with the Debian block at the

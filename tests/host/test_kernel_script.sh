@@ -64,6 +64,14 @@ else
 fi
 rm -rf "$TREE/kvmlock-probe"
 
+# Dot files (Debian's .gitignore ignores ".*") are in the base too.
+if git -C "$TREE" ls-files --error-unmatch .gitignore .mailmap \
+	tools/testing/selftests/kvm/.gitignore >/dev/null 2>&1; then
+	ok "the base commit holds the tarball's dot files"
+else
+	not_ok "the base commit holds the tarball's dot files"
+fi
+
 # Uncommitted work is refused, not discarded.
 echo "# local edit" >>"$TREE/Makefile"
 printf 'x\n' >"$patches/dummy"
