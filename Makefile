@@ -17,7 +17,8 @@ export TOP BUILD KVMLOCK_CACHE
 KERNEL_DIR := $(BUILD)/kernel-$(KERNEL_VARIANT).out
 ROOTFS_DIR := $(BUILD)/rootfs
 
-.PHONY: all deps kernel kernel-tree kernel-export kernel-reset rootfs \
+.PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
+	kernel-bisect-check rootfs \
 	check check-host check-vm vm-test demo clean distclean
 
 all: kernel rootfs
@@ -38,6 +39,10 @@ kernel-export:
 
 kernel-reset:
 	@kernel/scripts/kernel.sh reset
+
+# Every patch of the series builds on its own (slow: not part of check).
+kernel-bisect-check: deps
+	@kernel/scripts/kernel.sh bisect-check
 
 rootfs: deps
 	@dir=$$(tests/vm/rootfs.sh) && ln -sfn "$$dir" $(ROOTFS_DIR)

@@ -23,6 +23,7 @@ tally() {
 	fi
 }
 
+export KVMLOCK_KERNEL_DIR=$KDIR
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "$TOP"/tests/host/test_*.sh; do

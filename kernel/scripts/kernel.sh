@@ -7,6 +7,7 @@
 #   kernel.sh export            write kernel/patches/ from build/linux
 #   kernel.sh key [VARIANT]     print the cache key
 #   kernel.sh reset             throw away build/linux
+#   kernel.sh bisect-check      build Image at every patch of the series
 #
 # VARIANT is "default" (kernel/config/kvmlock.config) or "debug" (plus
 # kernel/config/debug.config). Outputs are cached in $CACHE/kernel/<key>,
@@ -266,6 +267,29 @@ do_build() {
 	echo "$dest" >&3
 }
 
+# Every patch must build on its own: build Image at each commit of the series
+# (in a separate output directory), then return the tree to its branch.
+bisect_check() {
+	local out=$BUILD/kernel-bisect commits c n=0 branch
+	prepare_tree
+	mapfile -t commits < <(tree_git rev-list --reverse kvmlock-base..HEAD)
+	branch=$(tree_git symbolic-ref -q --short HEAD || tree_git rev-parse HEAD)
+	mkdir -p "$out"
+	export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1
+	configure "$out" default
+	for c in "${commits[@]}"; do
+		n=$((n + 1))
+		tree_git checkout -q "$c"
+		if ! kmake "$out" -s Image; then
+			tree_git checkout -q "$branch"
+			die "patch $n does not build: $(tree_git log -1 --format=%s "$c")"
+		fi
+		note "patch $n builds: $(tree_git log -1 --format=%s "$c")"
+	done
+	tree_git checkout -q "$branch"
+	note "all ${#commits[@]} patches build on their own"
+}
+
 cmd=${1:-build}
 case $cmd in
 build) with_lock kernel do_build "${2:-default}" ;;
@@ -274,5 +298,6 @@ config) with_lock kernel configure_only "${2:-default}" ;;
 export) with_lock kernel export_series ;;
 key) build_key "${2:-default}" ;;
 reset) rm -rf "$TREE" "$BUILD"/kernel-* ;;
+bisect-check) with_lock kernel bisect_check ;;
 *) die "unknown command '$cmd'" ;;
 esac
