@@ -29,7 +29,7 @@ deps:
 # The cached kernel output directory is linked as $(KERNEL_DIR).
 kernel: deps
 	@dir=$$(kernel/scripts/kernel.sh build $(KERNEL_VARIANT)) && \
-		ln -sfn "$$dir" $(KERNEL_DIR) && echo "kernel: $$dir"
+		mkdir -p $(BUILD) && ln -sfn "$$dir" $(KERNEL_DIR) && echo "kernel: $$dir"
 
 kernel-tree: deps
 	@kernel/scripts/kernel.sh tree
@@ -45,7 +45,7 @@ kernel-bisect-check: deps
 	@kernel/scripts/kernel.sh bisect-check
 
 rootfs: deps
-	@dir=$$(tests/vm/rootfs.sh) && ln -sfn "$$dir" $(ROOTFS_DIR)
+	@dir=$$(tests/vm/rootfs.sh) && mkdir -p $(BUILD) && ln -sfn "$$dir" $(ROOTFS_DIR)
 
 check: kernel rootfs
 	@tests/check.sh $(KERNEL_DIR) $(ROOTFS_DIR)
