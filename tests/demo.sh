@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# make demo: boot the patched kernel under QEMU and show a VM running in it.
-# (Later issues grow this into locking a memslot under kvmlock-top.)
+# make demo: boot the patched kernel under QEMU and show VMs running in it,
+# one of them locking its memory (KVM_CAP_ARM_LOCK_USER_MEMORY_REGION).
+# (Later issues add kvmlock-top watching the locks live.)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
 
 KDIR=${1:?usage: demo.sh KERNEL_DIR ROOTFS_DIR}
 ROOTFS=${2:?usage: demo.sh KERNEL_DIR ROOTFS_DIR}
-echo "kernel: $(head -n 1 "$KDIR/series.log" 2>/dev/null || echo base)"
+echo "kernel series (newest first):"
+sed 's/^/  /' "$KDIR/series.log"
 status=0
-"$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" kvm_smoke_test || status=$?
+"$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" kvm_smoke_test aarch64/memslot_lock_test ||
+	status=$?
 echo "--- guest console: KVM"
-grep -E 'kvm \[|KVMLOCK-BOOTED' "$BUILD/vm/console.log" | tr -d '\r' || true
-echo "--- kvm_smoke_test output"
-cat "$BUILD/vm/payload/results/kvm_smoke_test.log"
+grep -aE 'kvm \[|KVMLOCK-BOOTED' "$BUILD/vm/console.log" | tr -d '\r' || true
+for t in kvm_smoke_test aarch64_memslot_lock_test; do
+	echo "--- $t"
+	cat "$BUILD/vm/payload/results/$t.log"
+done
 exit $status
