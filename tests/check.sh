@@ -23,25 +23,26 @@ tally() {
 	fi
 }
 
+# Run one suite, show its output, add its counts; a suite that fails
+# without saying so counts as one failure.
+run_suite() {
+	"$@" 2>&1 | tee "$out"
+	local rc=${PIPESTATUS[0]}
+	tally "$out"
+	if [ "$rc" -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out"; then
+		failed=$((failed + 1))
+	fi
+}
+
 export KVMLOCK_KERNEL_DIR=$KDIR
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "$TOP"/tests/host/test_*.sh; do
 	[ -e "$t" ] || continue
 	echo "== host: ${t##*/}"
-	bash "$t" 2>&1 | tee "$out"
-	rc=${PIPESTATUS[0]}
-	tally "$out"
-	if [ "$rc" -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out"; then
-		failed=$((failed + 1))
-	fi
+	run_suite bash "$t"
 done
 echo "== guest: test VM"
-"$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" 2>&1 | tee "$out"
-rc=${PIPESTATUS[0]}
-tally "$out"
-if [ "$rc" -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out"; then
-	failed=$((failed + 1))
-fi
+run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -25,6 +25,8 @@ SELFTEST_LIST=$TOP/tests/vm/kvm-selftests.list
 OWN_SELFTESTS=$TOP/tests/guest/kselftest
 CROSS=aarch64-linux-gnu-
 JOBS=${JOBS:-$(nproc)}
+# ccache hits across clones: paths relative to $BUILD, directory not hashed.
+export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1
 
 series_patches() {
 	[ -f "$SERIES" ] || return 0
@@ -247,7 +249,6 @@ do_build() {
 	prepare_tree
 	out=$BUILD/kernel-$variant
 	mkdir -p "$out" "$CCACHE_DIR"
-	export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1
 	export KBUILD_BUILD_USER=kvmlock KBUILD_BUILD_HOST=kvmlock
 	configure "$out" "$variant"
 	note "building arm64 Image ($variant, key $key)"
@@ -275,7 +276,6 @@ bisect_check() {
 	mapfile -t commits < <(tree_git rev-list --reverse kvmlock-base..HEAD)
 	branch=$(tree_git symbolic-ref -q --short HEAD || tree_git rev-parse HEAD)
 	mkdir -p "$out"
-	export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1
 	configure "$out" default
 	for c in "${commits[@]}"; do
 		n=$((n + 1))

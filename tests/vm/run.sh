@@ -37,19 +37,21 @@ selected() {
 	return 1
 }
 
-# Emit "<name> <timeout> <command...>" lines for the guest runner.
-collect_tests() {
+# Emit "<name> <timeout> <command...>" lines for the guest runner from list
+# file $1. With a directory $2 the command is $2/<name> <arguments>
+# (selftests); without, the rest of the line is the command.
+list_tests() {
 	local name limit args
 	while read -r name limit args; do
 		case $name in '' | '#'*) continue ;; esac
 		selected "$name" || continue
-		echo "$name $limit selftests/$name $args"
-	done <"$TOP/tests/vm/kvm-selftests.list"
-	while read -r name limit args; do
-		case $name in '' | '#'*) continue ;; esac
-		selected "$name" || continue
-		echo "$name $limit $args"
-	done <"$TOP/tests/vm/guest-tests.list"
+		echo "$name $limit ${2:+$2/$name }$args"
+	done <"$1"
+}
+
+collect_tests() {
+	list_tests "$TOP/tests/vm/kvm-selftests.list" selftests
+	list_tests "$TOP/tests/vm/guest-tests.list"
 }
 
 make_payload() {
