@@ -61,7 +61,11 @@ make_payload() {
 	[ -s "$PAYLOAD/tests.list" ] || die "no test matches: ${PATTERNS[*]}"
 	cp -a "$KDIR/selftests" "$KDIR/kselftest" "$PAYLOAD/"
 	mkdir -p "$PAYLOAD/scripts"
-	cp -a "$TOP"/tests/guest/*.sh "$PAYLOAD/scripts/"
+	cp -a "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.expected "$PAYLOAD/scripts/"
+	# Tests run what the docs and tools give users, as they are.
+	mkdir -p "$PAYLOAD/docs" "$PAYLOAD/inspector"
+	cp -a "$TOP"/docs/*.md "$PAYLOAD/docs/"
+	cp -a "$TOP"/inspector/perf-lock-latency "$PAYLOAD/inspector/"
 	install -m 0755 "$TOP/tests/vm/guest-run.sh" "$PAYLOAD/guest-run.sh"
 }
 

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memslot_lock_workload - a known sequence of memslot lock operations, for
+ * the tests and benchmarks of the kvm_memslot_* trace events.
+ *
+ * Without -b it runs the "events" scenario below, every step of which the
+ * tests know the exact trace events of (tests/guest/trace_events.expected):
+ * locks that succeed, fail with EBUSY and with ENOMEM (RLIMIT_MEMLOCK,
+ * without CAP_IPC_LOCK), unlocks of one memslot, of all, of an unlocked
+ * memslot (EINVAL), before and after a vCPU ran, and a VM that goes away
+ * with a memslot locked. It checks each step's result and exits non-zero on
+ * any surprise, so a test never matches events of a workload gone wrong.
+ *
+ * With -b MIB it locks and unlocks one pre-faulted MIB memslot -n times and
+ * prints the time of each lock and unlock as seen by the VMM, and medians.
+ *
+ * Built against the KVM selftest library of the kernel tree.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+
+#define PAGE_SIZE	4096UL
+#define SLOT_A		1
+#define SLOT_B		2
+#define GPA_A		(1ULL << 32)
+#define GPA_B		(GPA_A + (1ULL << 20))
+#define NPAGES_A	64
+#define NPAGES_B	16
+/* Room for SLOT_A, not for SLOT_A and SLOT_B. */
+#define LIMIT_PAGES	(NPAGES_A + NPAGES_B / 2)
+
+#define LOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK
+#define UNLOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK
+#define RW		(KVM_ARM_LOCK_MEM_READ | KVM_ARM_LOCK_MEM_WRITE)
+#define RO		KVM_ARM_LOCK_MEM_READ
+#define ALL		KVM_ARM_UNLOCK_MEM_ALL
+
+static void guest_code(void)
+{
+	GUEST_DONE();
+}
+
+/* 0 or -errno, so that a step states the result it expects. */
+static int lock_cap(struct kvm_vm *vm, uint32_t flags, uint64_t slot,
+		    uint64_t arg)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_ARM_LOCK_USER_MEMORY_REGION,
+		.flags = flags,
+		.args = { slot, arg },
+	};
+
+	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
+}
+
+static void step(struct kvm_vm *vm, const char *what, uint32_t flags,
+		 uint64_t slot, uint64_t arg, int expected)
+{
+	int ret = lock_cap(vm, flags, slot, arg);
+
+	printf("%s: %d\n", what, ret);
+	TEST_ASSERT(ret == expected, "%s: got %d, expected %d", what, ret,
+		    expected);
+}
+
+static void drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	TEST_ASSERT(!syscall(SYS_capget, &hdr, data), "capget");
+	data[0].effective &= ~(1U << CAP_IPC_LOCK);
+	TEST_ASSERT(!syscall(SYS_capset, &hdr, data), "capset");
+}
+
+static void run_vcpu_once(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "guest did not finish");
+	printf("vcpu ran\n");
+}
+
+static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu)
+{
+	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
+
+	/* The tests read the VM's pid from the events: say which it is. */
+	printf("pid %d\n", getpid());
+	return vm;
+}
+
+static void add_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa,
+		     uint64_t npages)
+{
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, slot,
+				    npages, 0);
+	printf("slot %u: gpa %#lx hva %p npages %lu\n", slot, gpa,
+	       addr_gpa2hva(vm, gpa), npages);
+}
+
+static void events_scenario(unsigned int hold_seconds)
+{
+	struct rlimit limit = {
+		.rlim_cur = LIMIT_PAGES * PAGE_SIZE,
+		.rlim_max = RLIM_INFINITY,
+	};
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = create_vm(&vcpu);
+
+	add_slot(vm, SLOT_A, GPA_A, NPAGES_A);
+	add_slot(vm, SLOT_B, GPA_B, NPAGES_B);
+	/* After adding the memslots: it picks an IPA outside all of them. */
+	ucall_init(vm, NULL);
+
+	step(vm, "lock slot 1 RW", LOCK, SLOT_A, RW, 0);
+	step(vm, "lock slot 2 R", LOCK, SLOT_B, RO, 0);
+	step(vm, "lock slot 1 RW again", LOCK, SLOT_A, RW, -EBUSY);
+	step(vm, "unlock slot 2", UNLOCK, SLOT_B, 0, 0);
+	step(vm, "unlock slot 2 again", UNLOCK, SLOT_B, 0, -EINVAL);
+
+	TEST_ASSERT(!setrlimit(RLIMIT_MEMLOCK, &limit), "setrlimit");
+	drop_ipc_lock();
+	step(vm, "lock slot 2 RW beyond RLIMIT_MEMLOCK", LOCK, SLOT_B, RW,
+	     -ENOMEM);
+
+	step(vm, "unlock all", UNLOCK, 0, ALL, 0);
+	step(vm, "lock slot 1 RW before running", LOCK, SLOT_A, RW, 0);
+	run_vcpu_once(vcpu);
+	step(vm, "unlock slot 1 after running", UNLOCK, SLOT_A, 0, 0);
+	step(vm, "lock slot 1 RW to exit with", LOCK, SLOT_A, RW, 0);
+
+	fflush(stdout);
+	sleep(hold_seconds);
+	/*
+	 * Exit with slot 1 locked: the VM is destroyed with it (freeing the VM
+	 * here would fail, as its locked memslot cannot be deleted).
+	 */
+	printf("exit with slot 1 locked\n");
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, unsigned int n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[(n - 1) / 2];
+}
+
+static void bench(unsigned long mib, unsigned int reps)
+{
+	uint64_t npages = mib << (20 - 12);
+	uint64_t *lock_ns = calloc(reps, sizeof(*lock_ns));
+	uint64_t *unlock_ns = calloc(reps, sizeof(*unlock_ns));
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = create_vm(&vcpu);
+	unsigned int i;
+	uint64_t t0;
+
+	TEST_ASSERT(lock_ns && unlock_ns, "calloc");
+	add_slot(vm, SLOT_A, GPA_A, npages);
+	/* Pre-fault, so that the figures are pinning and mapping only. */
+	memset(addr_gpa2hva(vm, GPA_A), 0x6b, npages * PAGE_SIZE);
+
+	for (i = 0; i < reps; i++) {
+		t0 = now_ns();
+		TEST_ASSERT(!lock_cap(vm, LOCK, SLOT_A, RW), "lock: %s",
+			    strerror(errno));
+		lock_ns[i] = now_ns() - t0;
+		t0 = now_ns();
+		TEST_ASSERT(!lock_cap(vm, UNLOCK, SLOT_A, 0), "unlock: %s",
+			    strerror(errno));
+		unlock_ns[i] = now_ns() - t0;
+		printf("rep %u: lock %lu us unlock %lu us\n", i,
+		       lock_ns[i] / 1000, unlock_ns[i] / 1000);
+	}
+	printf("median of %u: lock %lu us unlock %lu us (%lu MiB)\n", reps,
+	       median(lock_ns, reps) / 1000, median(unlock_ns, reps) / 1000,
+	       mib);
+	kvm_vm_free(vm);
+	free(lock_ns);
+	free(unlock_ns);
+}
+
+static void usage(const char *name)
+{
+	fprintf(stderr, "usage: %s [-H SECONDS] | -b MIB [-n REPS]\n", name);
+	exit(2);
+}
+
+static unsigned long number(const char *arg, unsigned long min)
+{
+	unsigned long value;
+	char *end;
+
+	errno = 0;
+	value = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || value < min || value > 1UL << 20) {
+		fprintf(stderr, "memslot_lock_workload: invalid number: %s\n", arg);
+		exit(2);
+	}
+	return value;
+}
+
+int main(int argc, char *argv[])
+{
+	unsigned int hold = 0, reps = 5;
+	unsigned long mib = 0;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "H:b:n:")) != -1) {
+		switch (opt) {
+		case 'H':
+			hold = number(optarg, 0);
+			break;
+		case 'b':
+			mib = number(optarg, 1);
+			break;
+		case 'n':
+			reps = number(optarg, 1);
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (optind != argc)
+		usage(argv[0]);
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (mib)
+		bench(mib, reps);
+	else
+		events_scenario(hold);
+	return 0;
+}

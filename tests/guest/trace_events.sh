@@ -1,0 +1,69 @@
+#!/bin/sh
+# The kvm_memslot_* trace events, read through ftrace: the workload's known
+# sequence of lock operations (kselftest/memslot_lock_workload) emits exactly
+# the events of trace_events.expected, in order, with the expected field
+# values; the values that vary (VM id, pid, hva, durations) are checked
+# against what the workload says and against each other.
+T=/sys/kernel/tracing
+HERE=$(dirname "$0")
+fail=0
+check() {
+	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
+}
+
+events=$(ls -d $T/events/kvm/kvm_memslot_* | wc -l)
+[ "$events" = 8 ]
+check $? "tracefs has the 8 kvm_memslot_* events (found $events)"
+
+echo 0 >$T/tracing_on
+echo >$T/trace
+echo 8192 >$T/buffer_size_kb
+for e in $T/events/kvm/kvm_memslot_*; do echo 1 >"$e/enable"; done
+echo 1 >$T/tracing_on
+/kvmlock/kselftest/memslot_lock_workload >/tmp/workload.txt 2>&1
+rc=$?
+echo 0 >$T/tracing_on
+for e in $T/events/kvm/kvm_memslot_*; do echo 0 >"$e/enable"; done
+sed 's/^/# workload: /' /tmp/workload.txt
+check $rc "the workload ran every step with the expected result"
+
+grep ' kvm_memslot_' $T/trace | sed 's/^.* \(kvm_memslot_[a-z_]*\): /\1 /' >/tmp/events.txt
+sed -e 's/vm=[0-9]*/vm=VM/' -e 's/pid=[0-9]*/pid=PID/' \
+	-e 's/hva=0x[0-9a-f]*/hva=HVA/' -e 's/duration_ns=[0-9]*/duration_ns=NS/' \
+	/tmp/events.txt >/tmp/events.norm
+diff -u "$HERE/trace_events.expected" /tmp/events.norm
+check $? "exactly the expected $(wc -l <"$HERE/trace_events.expected") events, in order, with the expected fields"
+
+pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload.txt)
+hva1=$(sed -n 's/^slot 1: .* hva \(0x[0-9a-f]*\) .*/\1/p' /tmp/workload.txt)
+hva2=$(sed -n 's/^slot 2: .* hva \(0x[0-9a-f]*\) .*/\1/p' /tmp/workload.txt)
+awk -v pid="$pid" -v hva1="$hva1" -v hva2="$hva2" '
+function field(name,   i) {
+	for (i = 2; i <= NF; i++)
+		if (index($i, name "=") == 1)
+			return substr($i, length(name) + 2)
+	return ""
+}
+{
+	if (vm == "") vm = field("vm")
+	if (field("vm") != vm) { print "# VM id " field("vm") " != " vm; bad = 1 }
+	if (field("pid") != pid) { print "# pid " field("pid") " != " pid; bad = 1 }
+}
+$1 == "kvm_memslot_pin" {
+	want = field("slot") == 1 ? hva1 : hva2
+	if (field("hva") != want) { print "# hva " field("hva") " != " want; bad = 1 }
+	pin = field("duration_ns") + 0
+}
+$1 == "kvm_memslot_map" { map = field("duration_ns") + 0 }
+$1 == "kvm_memslot_lock_end" && field("ret") == "0" {
+	# The whole lock took at least its pinning plus its mapping.
+	if (pin <= 0 || map <= 0 || field("duration_ns") + 0 < pin + map) {
+		print "# lock took " field("duration_ns") " ns, pin " pin " map " map
+		bad = 1
+	}
+	locks++
+}
+END { if (vm + 0 < 1 || locks != 4) bad = 1; exit bad }' /tmp/events.txt
+check $? "one VM id, the workload's pid and hvas, lock time >= pin + map time (workload pid $pid)"
+[ "$fail" = 0 ] || sed 's/^/# event: /' /tmp/events.txt
+exit $fail
