@@ -41,6 +41,10 @@ build_rootfs() {
 		--include="$PACKAGES" "$SUITE" "$tmp" "${sources[@]}" >&2
 	mkdir -p "$tmp"/{proc,sys,dev,tmp,run,mnt,kvmlock,sbin,bin,root,var/tmp}
 	install -m 0755 "$TOP/tests/vm/guest-init" "$tmp/sbin/kvmlock-init"
+	# --variant=extract runs no maintainer scripts, so nothing made /bin/sh,
+	# and bpftrace's popen() of a shell (for tracepoint args->) crashes
+	# without one.
+	[ -e "$tmp/bin/sh" ] || ln -s busybox "$tmp/bin/sh"
 	touch "$tmp/.kvmlock-done"
 	rm -rf "$dest"
 	mv "$tmp" "$dest"

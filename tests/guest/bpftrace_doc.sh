@@ -1,0 +1,92 @@
+#!/bin/sh
+# Every bpftrace one-liner of docs/bpftrace.md, run as the doc gives it while
+# kselftest/memslot_lock_workload runs its known sequence of lock operations,
+# and its output checked exactly. The "<!-- test: ID [workload options] -->"
+# line above each one-liner names its check below; a one-liner without one,
+# or an ID without a check, fails.
+DOC=/kvmlock/docs/bpftrace.md
+W=/kvmlock/kselftest/memslot_lock_workload
+fail=0
+check() {
+	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
+}
+
+# id, workload options and command, one per line: "id|options|command".
+awk '
+/^<!-- test: / { n = split($0, w, " "); id = w[3]; opts = ""
+	for (i = 4; i < n; i++) opts = opts (opts ? " " : "") w[i]; next }
+/^bpftrace -e / { print (id ? id : "NO-TEST-MARKER") "|" opts "|" $0; id = "" }
+' $DOC >/tmp/oneliners.txt
+total=$(grep -c '^bpftrace -e ' $DOC)
+marked=$(grep -vc '^NO-TEST-MARKER|' /tmp/oneliners.txt)
+[ "$total" -ge 8 ] && [ "$marked" = "$total" ]
+check $? "docs/bpftrace.md has $total one-liners (at least 8), each with a test marker"
+
+# Tracepoints a one-liner attaches to: bpftool shows them once attached.
+attached() {
+	bpftool perf show pid "$1" 2>/dev/null | grep -c 'tracepoint  kvm_memslot_'
+}
+
+hist_totals() { # "@map[key]: total" for each histogram in the output
+	awk '/^@.*: *$/ { key = $0; sub(/: *$/, "", key); next }
+	/^\[/ { line = $0; sub(/^[^])]*[])] */, "", line); split(line, f, " "); t[key] += f[1] }
+	END { for (k in t) print k ": " t[k] }' "$1" | sort
+}
+
+verify() { # id, output file, workload pid
+	id=$1 out=$2 pid=$3
+	case $id in
+	pages-per-vm)
+		[ "$(grep '^@pages_locked' "$out")" = "$(grep -x "@pages_locked\[$pid, [0-9]*\]: 208" "$out")" ] &&
+			[ "$(grep -c '^@pages_locked' "$out")" = 1 ] ;;
+	live-slots)
+		grep -qx "@locked\[$pid, [0-9]*, 1\]: 64" "$out" ;;
+	latency-hist)
+		[ "$(hist_totals "$out" | tr '\n' ' ')" = "@lock_us[-12]: 1 @lock_us[-16]: 1 @lock_us[0]: 4 " ] ;;
+	latency-pair)
+		[ "$(hist_totals "$out")" = "@lock_latency_us: 6" ] ;;
+	account-failures)
+		[ "$(grep -c '^pid ' "$out")" = 1 ] &&
+			grep -qx "pid $pid vm [0-9]* slot 2: 16 pages refused: 64 locked, limit 72, CAP_IPC_LOCK 0, error -12" "$out" ;;
+	unlocks-by-reason)
+		[ "$(grep '^@' "$out" | sort | tr '\n' ' ')" = "@unlocks_by_reason[0]: 2 @unlocks_by_reason[1]: 1 @unlocks_by_reason[2]: 1 " ] ;;
+	slowest-locks)
+		[ "$(grep '^@' "$out" | sed 's/\]: [0-9]*$/]/' | sort | tr '\n' ' ')" = \
+			"@slowest_us[$pid, 1, -16] @slowest_us[$pid, 1, 0] @slowest_us[$pid, 2, -12] @slowest_us[$pid, 2, 0] " ] ;;
+	pin-vs-map)
+		grep -q '^@pin_ns: count 4, average [1-9][0-9]*, total [1-9][0-9]*$' "$out" &&
+			grep -q '^@map_ns: count 4, average [1-9][0-9]*, total [1-9][0-9]*$' "$out" ;;
+	errors)
+		[ "$(grep '^@' "$out" | sort | tr '\n' ' ')" = \
+			"@lock_errors[$pid, 1, -16]: 1 @lock_errors[$pid, 2, -12]: 1 @unlock_errors[$pid, 2, -22]: 1 " ] ;;
+	unpinned-pages)
+		[ "$(grep '^@' "$out")" = "@unpinned_pages[$pid, 1]: 208" ] ;;
+	*)
+		echo "# no check for one-liner $id"
+		false ;;
+	esac
+}
+
+while IFS='|' read -r id opts cmd; do
+	out=/tmp/bpftrace-$id.txt
+	probes=$(echo "$cmd" | grep -o 'tracepoint:kvm:kvm_memslot_[a-z_]*' | wc -l)
+	sh -c "exec $cmd" </dev/null >"$out" 2>&1 &
+	bt=$!
+	i=0
+	while [ "$(attached $bt)" != "$probes" ] && [ $i -lt 120 ] &&
+		kill -0 $bt 2>/dev/null; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	$W $opts </dev/null >/tmp/workload-$id.txt 2>&1
+	rc=$?
+	pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload-$id.txt)
+	kill -INT $bt 2>/dev/null
+	wait $bt
+	[ $rc = 0 ] && verify "$id" "$out" "$pid"
+	ok=$?
+	check $ok "one-liner $id (attached after $((i / 2))s, workload pid $pid)"
+	grep -v '^Attaching\|^$' "$out" | sed 's/^/#   /'
+	[ $ok = 0 ] || sed 's/^/#   /' /tmp/workload-$id.txt
+done </tmp/oneliners.txt
+exit $fail
