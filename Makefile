@@ -19,7 +19,7 @@ ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test demo clean distclean
+	check check-host check-vm vm-test bench-tracing demo clean distclean
 
 all: kernel rootfs
 
@@ -53,6 +53,12 @@ check: kernel rootfs
 # One guest test (or a glob of them) alone: make vm-test T=kvm_smoke_test
 vm-test: kernel rootfs
 	@tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) $(T)
+
+# Benchmarks print figures; they are never part of check.
+bench-tracing: kernel rootfs
+	@VM_TEST_LISTS=$(TOP)/tests/bench/tracing.list \
+		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
+		cat $(BUILD)/vm/payload/results/tracing_cost.log
 
 demo: kernel rootfs
 	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)

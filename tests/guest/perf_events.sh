@@ -34,6 +34,8 @@ check $? "perf stat counts each event exactly over the workload"
 perf record -a -q -e 'kvm:kvm_memslot_*' -o /tmp/lock.data -- $W >/dev/null 2>/tmp/record.txt
 rc=$?
 perf script --ns -i /tmp/lock.data >/tmp/script.txt 2>/dev/null
+# Kept for comparisons between kernels (docs/perf.md).
+cp /tmp/script.txt /kvmlock/results/perf_events.script.txt
 lines=$(grep -c 'kvm:kvm_memslot_' /tmp/script.txt)
 grep -q 'kvm:kvm_memslot_account_fail: .* slot=2 npages=16 locked_vm=64 limit=72 cap_ipc_lock=0 err=-12$' /tmp/script.txt &&
 	grep -q 'kvm:kvm_memslot_map: .* slot=1 ipa=0x100000000 size=262144 prot=R|W ' /tmp/script.txt &&

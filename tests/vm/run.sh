@@ -49,7 +49,13 @@ list_tests() {
 	done <"$1"
 }
 
+# VM_TEST_LISTS names other lists of guest commands (benchmarks) instead.
 collect_tests() {
+	local list
+	if [ -n "${VM_TEST_LISTS:-}" ]; then
+		for list in $VM_TEST_LISTS; do list_tests "$list"; done
+		return
+	fi
 	list_tests "$TOP/tests/vm/kvm-selftests.list" selftests
 	list_tests "$TOP/tests/vm/guest-tests.list"
 }
@@ -61,7 +67,8 @@ make_payload() {
 	[ -s "$PAYLOAD/tests.list" ] || die "no test matches: ${PATTERNS[*]}"
 	cp -a "$KDIR/selftests" "$KDIR/kselftest" "$PAYLOAD/"
 	mkdir -p "$PAYLOAD/scripts"
-	cp -a "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.expected "$PAYLOAD/scripts/"
+	cp -a "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.expected \
+		"$TOP"/tests/bench/*.sh "$PAYLOAD/scripts/"
 	# Tests run what the docs and tools give users, as they are.
 	mkdir -p "$PAYLOAD/docs" "$PAYLOAD/inspector"
 	cp -a "$TOP"/docs/*.md "$PAYLOAD/docs/"
