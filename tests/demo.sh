@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: boot the patched kernel under QEMU and show VMs running in it,
-# one of them locking its memory (KVM_CAP_ARM_LOCK_USER_MEMORY_REGION).
+# one of them locking its memory (KVM_CAP_ARM_LOCK_USER_MEMORY_REGION), and
+# the trace events those locks emit.
 # (Later issues add kvmlock-top watching the locks live.)
 set -euo pipefail
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -10,11 +11,13 @@ ROOTFS=${2:?usage: demo.sh KERNEL_DIR ROOTFS_DIR}
 echo "kernel series (newest first):"
 sed 's/^/  /' "$KDIR/series.log"
 status=0
-"$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" kvm_smoke_test aarch64/memslot_lock_test ||
+"$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" kvm_smoke_test aarch64/memslot_lock_test \
+	trace_events ||
 	status=$?
 echo "--- guest console: KVM"
 grep -aE 'kvm \[|KVMLOCK-BOOTED' "$BUILD/vm/console.log" | tr -d '\r' || true
-for t in kvm_smoke_test aarch64_memslot_lock_test; do
+# trace_events shows the kvm_memslot_* events of a VMM locking memory.
+for t in kvm_smoke_test aarch64_memslot_lock_test trace_events; do
 	echo "--- $t"
 	cat "$BUILD/vm/payload/results/$t.log"
 done

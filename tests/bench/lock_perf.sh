@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# make bench: memslot lock/unlock performance of the per-page baseline and of
+# the full series, side by side, from one run.
+#
+# Builds two kernels: the series up to BASELINE_PATCHES (the straightforward
+# per-page implementation, with the trace events) and the whole series
+# (with the optimisations), boots each in the test VM and runs
+# kselftest/memslot_lock_bench there with the same arguments, then writes
+# $BUILD/bench/lock-perf.md: median and p90 per case, the baseline/series
+# ratio, and the references (mlock, MADV_POPULATE_WRITE, a guest faulting
+# every page of an unlocked memslot).
+#
+#   SIZES=64,256,1024 REPS=5 VM_MEM=6G tests/bench/lock_perf.sh
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+# Patches 1-17: lock/unlock one page at a time, and the trace events.
+BASELINE_PATCHES=${BASELINE_PATCHES:-17}
+SIZES=${SIZES:-64,256,1024}
+REPS=${REPS:-5}
+export VM_MEM=${VM_MEM:-6G}
+OUT=$BUILD/bench
+ROOTFS=$("$TOP/tests/vm/rootfs.sh")
+
+mkdir -p "$OUT/baseline-patches"
+rm -f "$OUT"/baseline-patches/*
+head -n "$BASELINE_PATCHES" "$TOP/kernel/patches/series" >"$OUT/baseline-patches/series"
+[ "$(wc -l <"$OUT/baseline-patches/series")" = "$BASELINE_PATCHES" ] ||
+	die "the series has fewer than $BASELINE_PATCHES patches"
+while read -r p; do cp "$TOP/kernel/patches/$p" "$OUT/baseline-patches/"; done \
+	<"$OUT/baseline-patches/series"
+
+echo "memslot_lock_bench $((REPS * 600)) kselftest/memslot_lock_bench -s $SIZES -n $REPS" \
+	>"$OUT/lock-perf.list"
+
+run_kernel() { # name, kernel dir
+	note "benchmarking the $1 kernel: $(head -n 1 "$2/series.log")"
+	VM_TEST_LISTS=$OUT/lock-perf.list "$TOP/tests/vm/run.sh" "$2" "$ROOTFS" >&2
+	cp "$BUILD/vm/payload/results/memslot_lock_bench.log" "$OUT/$1.log"
+}
+
+baseline=$(KVMLOCK_PATCHES=$OUT/baseline-patches "$TOP/kernel/scripts/kernel.sh" build default)
+run_kernel baseline "$baseline"
+series=$("$TOP/kernel/scripts/kernel.sh" build default)
+run_kernel series "$series"
+
+{
+	echo "# Memslot lock benchmark"
+	echo
+	echo "\`make bench\` on $(date -u +%Y-%m-%d), $REPS repetitions, test VM (QEMU TCG, $VM_MEM)."
+	echo "baseline: patches 1-$BASELINE_PATCHES, top: $(head -n 1 "$baseline/series.log" | cut -d' ' -f2-)"
+	echo "series: patches 1-$(grep -c . "$TOP/kernel/patches/series"), top: $(head -n 1 "$series/series.log" | cut -d' ' -f2-)"
+	echo
+	"$TOP/tests/bench/lock_perf_table.awk" "$OUT/baseline.log" "$OUT/series.log"
+} >"$OUT/lock-perf.md"
+cat "$OUT/lock-perf.md"

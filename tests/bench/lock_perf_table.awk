@@ -1,0 +1,49 @@
+#!/usr/bin/awk -f
+# Join memslot_lock_bench output of the baseline kernel (first file) and of
+# the full series (second) into markdown tables, and check the targets of
+# the performance work against the figures of the largest memslot.
+#   case SIZE_MIB NAME P50_US P90_US [unlock P50_US P90_US]
+function ms(us) { return sprintf("%.1f", us / 1000) }
+function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
+function verdict(ok) { return ok ? "**met**" : "**missed**" }
+$1 == "case" {
+	k = FILENAME == ARGV[1] ? "b" : "s"
+	key = $2 SUBSEP $3
+	if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+	p50[k, key] = $4; p90[k, key] = $5
+	if ($6 == "unlock") { u50[k, key] = $7; u90[k, key] = $8; has_unlock[key] = 1 }
+	if ($2 + 0 > max + 0) max = $2
+}
+END {
+	print "Times in ms, median / p90. Speed-up: baseline median / series median."
+	print ""
+	print "| MiB | case | baseline lock | series lock | lock speed-up | baseline unlock | series unlock | unlock speed-up |"
+	print "|---:|---|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= n; i++) {
+		key = order[i]; split(key, f, SUBSEP)
+		line = "| " f[1] " | " f[2] " | " ms(p50["b", key]) " / " ms(p90["b", key]) " | " \
+		       ms(p50["s", key]) " / " ms(p90["s", key]) " | " ratio(p50["b", key], p50["s", key]) " | "
+		if (key in has_unlock)
+			line = line ms(u50["b", key]) " / " ms(u90["b", key]) " | " ms(u50["s", key]) " / " \
+			       ms(u90["s", key]) " | " ratio(u50["b", key], u50["s", key]) " |"
+		else
+			line = line "| | |"
+		print line
+	}
+	lk = max SUBSEP "lock-rw-prefaulted"; ml = max SUBSEP "mlock-prefaulted"
+	print ""
+	print "Targets, " max " MiB memslot, series kernel:"
+	print ""
+	speed = p50["s", lk] > 0 ? p50["b", lk] / p50["s", lk] : 0
+	printf "- lock pre-faulted >= 10x faster than the baseline: %.1fx, %s\n", speed, verdict(speed >= 10)
+	vs = p50["s", ml] > 0 ? p50["s", lk] / p50["s", ml] : 0
+	printf "- lock pre-faulted <= 2x mlock() of the same range: %.2fx, %s\n", vs, verdict(vs > 0 && vs <= 2)
+	worst = 0
+	for (i = 1; i <= n; i++) {
+		key = order[i]
+		if ((key in has_unlock) && index(key, "lock-") == index(key, SUBSEP) + 1 && p50["s", key] > 0 &&
+		    u50["s", key] / p50["s", key] > worst)
+			worst = u50["s", key] / p50["s", key]
+	}
+	printf "- unlock <= lock, every case: worst unlock/lock %.2f, %s\n", worst, verdict(worst <= 1)
+}

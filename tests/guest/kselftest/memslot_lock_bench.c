@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memslot_lock_bench - how long locking and unlocking a memslot takes, and
+ * the references it competes with, for make bench (never make check).
+ *
+ * For each memslot size: lock + unlock, memory pre-faulted or not, locked
+ * for reading or for reading and writing; then, on the same memory,
+ * mlock() + munlock(), MADV_POPULATE_WRITE of freshly dropped memory, and a
+ * guest writing every page of the unlocked memslot (the stage 2 faults that
+ * locking saves). Each case runs REPS times; one line per case:
+ *
+ *   case SIZE_MIB NAME median_us p90_us [unlock median_us p90_us]
+ *
+ * Built against the KVM selftest library of the kernel tree.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23
+#endif
+
+#define PAGE_SIZE	4096UL
+#define SLOT		1
+#define GPA		(1ULL << 32)
+#define MAX_REPS	101
+
+#define LOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK
+#define UNLOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK
+#define RW		(KVM_ARM_LOCK_MEM_READ | KVM_ARM_LOCK_MEM_WRITE)
+#define RO		KVM_ARM_LOCK_MEM_READ
+
+static void guest_code(uint64_t gva, uint64_t npages)
+{
+	uint64_t i;
+
+	for (;;) {
+		for (i = 0; i < npages; i++)
+			WRITE_ONCE(*(uint64_t *)(gva + i * PAGE_SIZE), i);
+		GUEST_SYNC(0);
+	}
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile, in microseconds. */
+static uint64_t pct_us(uint64_t *v, unsigned int n, unsigned int pct)
+{
+	unsigned int rank = (pct * n + 99) / 100;
+
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[(rank ? rank : 1) - 1] / 1000;
+}
+
+static void report(unsigned long mib, const char *name, uint64_t *a,
+		   uint64_t *b, unsigned int n)
+{
+	printf("case %lu %s %lu %lu", mib, name, pct_us(a, n, 50),
+	       pct_us(a, n, 90));
+	if (b)
+		printf(" unlock %lu %lu", pct_us(b, n, 50), pct_us(b, n, 90));
+	printf("\n");
+}
+
+static void lock_cap(struct kvm_vm *vm, uint32_t flags, uint64_t arg)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_ARM_LOCK_USER_MEMORY_REGION,
+		.flags = flags,
+		.args = { SLOT, arg },
+	};
+
+	TEST_ASSERT(!__vm_ioctl(vm, KVM_ENABLE_CAP, &cap), "%s: %s",
+		    flags == LOCK ? "lock" : "unlock", strerror(errno));
+}
+
+static void drop(void *hva, size_t size)
+{
+	TEST_ASSERT(!madvise(hva, size, MADV_DONTNEED), "MADV_DONTNEED");
+}
+
+static void populate(void *hva, size_t size)
+{
+	TEST_ASSERT(!madvise(hva, size, MADV_POPULATE_WRITE),
+		    "MADV_POPULATE_WRITE: %s", strerror(errno));
+}
+
+static void bench_size(unsigned long mib, unsigned int reps)
+{
+	uint64_t npages = mib << 8, a[MAX_REPS], b[MAX_REPS], t;
+	size_t size = npages * PAGE_SIZE;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	static const uint64_t perms[] = { RW, RO };
+	unsigned int i, p;
+	int prefault;
+	char name[64];
+	void *hva;
+
+	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT,
+				    npages, 0);
+	virt_map(vm, GPA, GPA, npages);
+	ucall_init(vm, NULL);
+	vcpu_args_set(vcpu, 2, GPA, npages);
+	hva = addr_gpa2hva(vm, GPA);
+
+	for (prefault = 1; prefault >= 0; prefault--) {
+		for (p = 0; p < ARRAY_SIZE(perms); p++) {
+			for (i = 0; i < reps; i++) {
+				if (prefault)
+					populate(hva, size);
+				else
+					drop(hva, size);
+				t = now_ns();
+				lock_cap(vm, LOCK, perms[p]);
+				a[i] = now_ns() - t;
+				t = now_ns();
+				lock_cap(vm, UNLOCK, 0);
+				b[i] = now_ns() - t;
+			}
+			snprintf(name, sizeof(name), "lock-%s-%s",
+				 perms[p] == RW ? "rw" : "r",
+				 prefault ? "prefaulted" : "cold");
+			report(mib, name, a, b, reps);
+		}
+	}
+
+	for (prefault = 1; prefault >= 0; prefault--) {
+		for (i = 0; i < reps; i++) {
+			if (prefault)
+				populate(hva, size);
+			else
+				drop(hva, size);
+			t = now_ns();
+			TEST_ASSERT(!mlock(hva, size), "mlock: %s",
+				    strerror(errno));
+			a[i] = now_ns() - t;
+			t = now_ns();
+			TEST_ASSERT(!munlock(hva, size), "munlock");
+			b[i] = now_ns() - t;
+		}
+		report(mib, prefault ? "mlock-prefaulted" : "mlock-cold", a, b,
+		       reps);
+	}
+
+	for (i = 0; i < reps; i++) {
+		drop(hva, size);
+		t = now_ns();
+		populate(hva, size);
+		a[i] = now_ns() - t;
+	}
+	report(mib, "populate-write", a, NULL, reps);
+
+	/*
+	 * Dropping and populating again invalidates stage 2 (MMU notifier):
+	 * the guest then takes one stage 2 fault per page it writes.
+	 */
+	for (i = 0; i < reps; i++) {
+		drop(hva, size);
+		populate(hva, size);
+		t = now_ns();
+		vcpu_run(vcpu);
+		a[i] = now_ns() - t;
+		TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC,
+			    "guest stopped: %lu", uc.cmd);
+	}
+	report(mib, "guest-touch-unlocked", a, NULL, reps);
+
+	kvm_vm_free(vm);
+}
+
+static unsigned long number(const char *arg, unsigned long max)
+{
+	unsigned long value;
+	char *end;
+
+	errno = 0;
+	value = strtoul(arg, &end, 10);
+	if (errno || end == arg || (*end && *end != ',') || !value ||
+	    value > max) {
+		fprintf(stderr, "memslot_lock_bench: invalid number: %s\n", arg);
+		exit(2);
+	}
+	return value;
+}
+
+int main(int argc, char *argv[])
+{
+	const char *sizes = "64,256,1024";
+	unsigned int reps = 5;
+	const char *p;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
+		switch (opt) {
+		case 's':
+			sizes = optarg;
+			break;
+		case 'n':
+			reps = number(optarg, MAX_REPS);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-s MIB[,MIB...]] [-n REPS]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (p = sizes; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		number(p, 1UL << 16);
+	for (p = sizes; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		bench_size(number(p, 1UL << 16), reps);
+	return 0;
+}
