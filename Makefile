@@ -19,7 +19,7 @@ ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test bench-tracing demo clean distclean
+	check check-host check-vm vm-test bench bench-tracing demo clean distclean
 
 all: kernel rootfs
 
@@ -55,6 +55,10 @@ vm-test: kernel rootfs
 	@tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) $(T)
 
 # Benchmarks print figures; they are never part of check.
+# Lock/unlock of the per-page baseline vs the whole series: build/bench/lock-perf.md
+bench: deps
+	@tests/bench/lock_perf.sh
+
 bench-tracing: kernel rootfs
 	@VM_TEST_LISTS=$(TOP)/tests/bench/tracing.list \
 		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
