@@ -30,13 +30,13 @@ head -n "$BASELINE_PATCHES" "$TOP/kernel/patches/series" >"$OUT/baseline-patches
 while read -r p; do cp "$TOP/kernel/patches/$p" "$OUT/baseline-patches/"; done \
 	<"$OUT/baseline-patches/series"
 
-echo "memslot_lock_bench $((REPS * 600)) kselftest/memslot_lock_bench -s $SIZES -n $REPS" \
+echo "lock_perf $((REPS * 600)) sh scripts/lock_perf_guest.sh $SIZES $REPS" \
 	>"$OUT/lock-perf.list"
 
 run_kernel() { # name, kernel dir
 	note "benchmarking the $1 kernel: $(head -n 1 "$2/series.log")"
 	VM_TEST_LISTS=$OUT/lock-perf.list "$TOP/tests/vm/run.sh" "$2" "$ROOTFS" >&2
-	cp "$BUILD/vm/payload/results/memslot_lock_bench.log" "$OUT/$1.log"
+	cp "$BUILD/vm/payload/results/lock_perf.log" "$OUT/$1.log"
 }
 
 baseline=$(KVMLOCK_PATCHES=$OUT/baseline-patches "$TOP/kernel/scripts/kernel.sh" build default)

@@ -6,6 +6,12 @@
 function ms(us) { return sprintf("%.1f", us / 1000) }
 function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
 function verdict(ok) { return ok ? "**met**" : "**missed**" }
+$1 == "tracking" {
+	k = FILENAME == ARGV[1] ? "b" : "s"
+	track[k, $2] = $3; tpages[k, $2] = $4; tsizes[$2] = 1
+	if ($2 + 0 > tmax + 0) tmax = $2
+	next
+}
 $1 == "case" {
 	k = FILENAME == ARGV[1] ? "b" : "s"
 	key = $2 SUBSEP $3
@@ -30,6 +36,14 @@ END {
 			line = line "| | |"
 		print line
 	}
+	print ""
+	print "Tracking memory (bytes KVM allocated while locking, measured with bpftrace), per locked page:"
+	print ""
+	print "| MiB | baseline | series |"
+	print "|---:|---:|---:|"
+	for (m in tsizes)
+		printf "| %s | %.4f | %.4f |\n", m, tpages["b", m] ? track["b", m] / tpages["b", m] : 0,
+		       tpages["s", m] ? track["s", m] / tpages["s", m] : 0
 	lk = max SUBSEP "lock-rw-prefaulted"; ml = max SUBSEP "mlock-prefaulted"
 	print ""
 	print "Targets, " max " MiB memslot, series kernel:"
@@ -46,4 +60,15 @@ END {
 			worst = u50["s", key] / p50["s", key]
 	}
 	printf "- unlock <= lock, every case: worst unlock/lock %.2f, %s\n", worst, verdict(worst <= 1)
+	# Per page: the slope between the smallest and the largest memslot,
+	# without the fixed cost of a memslot's lock (40 bytes).
+	min = tmax
+	for (m in tsizes)
+		if (m + 0 < min + 0)
+			min = m
+	if (tpages["s", tmax] > tpages["s", min]) {
+		slope = (track["s", tmax] - track["s", min]) / (tpages["s", tmax] - tpages["s", min])
+		printf "- tracking <= 8 bytes per locked page: %.2f per page (%s MiB to %s MiB) plus %d per memslot, %s\n",
+		       slope, min, tmax, track["s", min] - slope * tpages["s", min], verdict(slope <= 8)
+	}
 }

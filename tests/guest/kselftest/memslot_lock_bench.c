@@ -4,7 +4,9 @@
  * the references it competes with, for make bench (never make check).
  *
  * For each memslot size: lock + unlock, memory pre-faulted or not, locked
- * for reading or for reading and writing; then, on the same memory,
+ * for reading or for reading and writing, with a KVM_RUN in between (as a
+ * VMM unlocks a running VM: stage 2 stays mapped), and once unlocking
+ * before any vCPU ran (which unmaps stage 2); then, on the same memory,
  * mlock() + munlock(), MADV_POPULATE_WRITE of freshly dropped memory, and a
  * guest writing every page of the unlocked memslot (the stage 2 faults that
  * locking saves). Each case runs REPS times; one line per case:
@@ -40,15 +42,29 @@
 #define RW		(KVM_ARM_LOCK_MEM_READ | KVM_ARM_LOCK_MEM_WRITE)
 #define RO		KVM_ARM_LOCK_MEM_READ
 
+/* Touch every page of the memslot when the VMM sets touch_pages. */
+static bool touch_pages;
+
 static void guest_code(uint64_t gva, uint64_t npages)
 {
 	uint64_t i;
 
 	for (;;) {
-		for (i = 0; i < npages; i++)
+		for (i = 0; READ_ONCE(touch_pages) && i < npages; i++)
 			WRITE_ONCE(*(uint64_t *)(gva + i * PAGE_SIZE), i);
 		GUEST_SYNC(0);
 	}
+}
+
+static void run_guest(struct kvm_vm *vm, struct kvm_vcpu *vcpu, bool touch)
+{
+	struct ucall uc;
+
+	touch_pages = touch;
+	sync_global_to_guest(vm, touch_pages);
+	vcpu_run(vcpu);
+	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC, "guest stopped: %lu",
+		    uc.cmd);
 }
 
 static uint64_t now_ns(void)
@@ -114,14 +130,14 @@ static void bench_size(unsigned long mib, unsigned int reps)
 	size_t size = npages * PAGE_SIZE;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	struct ucall uc;
 	static const uint64_t perms[] = { RW, RO };
 	unsigned int i, p;
 	int prefault;
 	char name[64];
 	void *hva;
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	/* Room in memslot 0 for the guest's page tables over the memslot. */
+	vm = __vm_create_with_one_vcpu(&vcpu, npages / 256 + 64, guest_code);
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT,
 				    npages, 0);
 	virt_map(vm, GPA, GPA, npages);
@@ -139,6 +155,7 @@ static void bench_size(unsigned long mib, unsigned int reps)
 				t = now_ns();
 				lock_cap(vm, LOCK, perms[p]);
 				a[i] = now_ns() - t;
+				run_guest(vm, vcpu, false);
 				t = now_ns();
 				lock_cap(vm, UNLOCK, 0);
 				b[i] = now_ns() - t;
@@ -149,6 +166,17 @@ static void bench_size(unsigned long mib, unsigned int reps)
 			report(mib, name, a, b, reps);
 		}
 	}
+
+	for (i = 0; i < reps; i++) {
+		populate(hva, size);
+		t = now_ns();
+		lock_cap(vm, LOCK, RW);
+		a[i] = now_ns() - t;
+		t = now_ns();
+		lock_cap(vm, UNLOCK, 0);
+		b[i] = now_ns() - t;
+	}
+	report(mib, "lock-rw-prefaulted-unlock-before-run", a, b, reps);
 
 	for (prefault = 1; prefault >= 0; prefault--) {
 		for (i = 0; i < reps; i++) {
@@ -184,10 +212,8 @@ static void bench_size(unsigned long mib, unsigned int reps)
 		drop(hva, size);
 		populate(hva, size);
 		t = now_ns();
-		vcpu_run(vcpu);
+		run_guest(vm, vcpu, true);
 		a[i] = now_ns() - t;
-		TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC,
-			    "guest stopped: %lu", uc.cmd);
 	}
 	report(mib, "guest-touch-unlocked", a, NULL, reps);
 

@@ -12,7 +12,8 @@
  * any surprise, so a test never matches events of a workload gone wrong.
  *
  * With -b MIB it locks and unlocks one pre-faulted MIB memslot -n times and
- * prints the time of each lock and unlock as seen by the VMM, and medians.
+ * prints the time of each lock and unlock as seen by the VMM, and medians;
+ * with -c too, the memory is not pre-faulted (locking faults it in).
  *
  * Built against the KVM selftest library of the kernel tree.
  */
@@ -175,7 +176,7 @@ static uint64_t median(uint64_t *v, unsigned int n)
 	return v[(n - 1) / 2];
 }
 
-static void bench(unsigned long mib, unsigned int reps)
+static void bench(unsigned long mib, unsigned int reps, bool cold)
 {
 	uint64_t npages = mib << (20 - 12);
 	uint64_t *lock_ns = calloc(reps, sizeof(*lock_ns));
@@ -188,7 +189,8 @@ static void bench(unsigned long mib, unsigned int reps)
 	TEST_ASSERT(lock_ns && unlock_ns, "calloc");
 	add_slot(vm, SLOT_A, GPA_A, npages);
 	/* Pre-fault, so that the figures are pinning and mapping only. */
-	memset(addr_gpa2hva(vm, GPA_A), 0x6b, npages * PAGE_SIZE);
+	if (!cold)
+		memset(addr_gpa2hva(vm, GPA_A), 0x6b, npages * PAGE_SIZE);
 
 	for (i = 0; i < reps; i++) {
 		t0 = now_ns();
@@ -212,7 +214,7 @@ static void bench(unsigned long mib, unsigned int reps)
 
 static void usage(const char *name)
 {
-	fprintf(stderr, "usage: %s [-H SECONDS] | -b MIB [-n REPS]\n", name);
+	fprintf(stderr, "usage: %s [-H SECONDS] | -b MIB [-n REPS] [-c]\n", name);
 	exit(2);
 }
 
@@ -234,10 +236,14 @@ int main(int argc, char *argv[])
 {
 	unsigned int hold = 0, reps = 5;
 	unsigned long mib = 0;
+	bool cold = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "H:b:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "H:b:n:c")) != -1) {
 		switch (opt) {
+		case 'c':
+			cold = true;
+			break;
 		case 'H':
 			hold = number(optarg, 0);
 			break;
@@ -256,7 +262,7 @@ int main(int argc, char *argv[])
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (mib)
-		bench(mib, reps);
+		bench(mib, reps, cold);
 	else
 		events_scenario(hold);
 	return 0;

@@ -1,0 +1,37 @@
+#!/bin/sh
+# make bench, in the test VM: the lock/unlock matrix of memslot_lock_bench,
+# then the memory KVM allocates to track a locked memslot, measured: bpftrace
+# sums the sizes given to kmalloc and kvmalloc during KVM's lock function
+# while memslot_lock_workload locks one memslot of each size.
+#   lock_perf_guest.sh SIZES REPS     (SIZES: MiB, comma-separated)
+B=/kvmlock/kselftest/memslot_lock_bench
+W=/kvmlock/kselftest/memslot_lock_workload
+SIZES=${1:?usage: lock_perf_guest.sh SIZES REPS}
+REPS=${2:?usage: lock_perf_guest.sh SIZES REPS}
+
+$B -s "$SIZES" -n "$REPS" || exit 1
+
+for mib in $(echo "$SIZES" | tr , ' '); do
+	bpftrace -e '
+kprobe:kvm_mmu_lock_memslot { @in[tid] = 1; }
+kretprobe:kvm_mmu_lock_memslot { delete(@in[tid]); }
+kprobe:kvmalloc_node /@in[tid]/ { @bytes = sum(arg0); }
+kprobe:kmalloc_trace /@in[tid]/ { @bytes = sum(arg2); }
+kprobe:__kmalloc /@in[tid]/ { @bytes = sum(arg0); }
+tracepoint:kvm:kvm_memslot_lock_end /args->ret == 0/ { @pages = sum(args->npages); }' \
+		</dev/null >/tmp/tracking.txt 2>&1 &
+	bt=$!
+	i=0
+	while [ "$(bpftool perf show pid $bt 2>/dev/null | wc -l)" -lt 6 ] &&
+		kill -0 $bt 2>/dev/null && [ $i -lt 120 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	$W -b "$mib" -n 1 >/dev/null || exit 1
+	kill -INT $bt
+	wait $bt
+	bytes=$(sed -n 's/^@bytes: //p' /tmp/tracking.txt)
+	pages=$(sed -n 's/^@pages: //p' /tmp/tracking.txt)
+	[ -n "$bytes" ] && [ -n "$pages" ] || { cat /tmp/tracking.txt; exit 1; }
+	echo "tracking $mib $bytes $pages"
+done
