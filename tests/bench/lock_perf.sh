@@ -33,10 +33,26 @@ while read -r p; do cp "$TOP/kernel/patches/$p" "$OUT/baseline-patches/"; done \
 echo "lock_perf $((REPS * 600)) sh scripts/lock_perf_guest.sh $SIZES $REPS" \
 	>"$OUT/lock-perf.list"
 
+# Figures are kept per kernel build (its cache key names its series and
+# the bench programs), guest script and arguments: a new patch on top
+# re-runs the series only.
 run_kernel() { # name, kernel dir
-	note "benchmarking the $1 kernel: $(head -n 1 "$2/series.log")"
-	VM_TEST_LISTS=$OUT/lock-perf.list "$TOP/tests/vm/run.sh" "$2" "$ROOTFS" >&2
-	cp "$BUILD/vm/payload/results/lock_perf.log" "$OUT/$1.log"
+	local key saved
+	key=$({
+		basename "$(readlink -f "$2")"
+		echo "$SIZES $REPS $VM_MEM"
+		hash_files "$TOP/tests/bench/lock_perf_guest.sh"
+	} | sha256sum | cut -c1-16)
+	saved=$CACHE/bench/lock-perf-$key.log
+	if [ -s "$saved" ]; then
+		note "$1 kernel: figures from $saved"
+	else
+		note "benchmarking the $1 kernel: $(head -n 1 "$2/series.log")"
+		VM_TEST_LISTS=$OUT/lock-perf.list "$TOP/tests/vm/run.sh" "$2" "$ROOTFS" >&2
+		mkdir -p "$CACHE/bench"
+		cp "$BUILD/vm/payload/results/lock_perf.log" "$saved"
+	fi
+	cp "$saved" "$OUT/$1.log"
 }
 
 baseline=$(KVMLOCK_PATCHES=$OUT/baseline-patches "$TOP/kernel/scripts/kernel.sh" build default)
