@@ -60,7 +60,7 @@ build_key() {
 	local variant=$1 frags files own
 	mapfile -t frags < <(config_fragments "$variant")
 	mapfile -t files < <(series_patches)
-	own=("$OWN_SELFTESTS"/*.c)
+	own=("$OWN_SELFTESTS"/*.[ch])
 	{
 		echo "$variant"
 		debian_kernel_version

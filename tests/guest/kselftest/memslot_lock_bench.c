@@ -21,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
+#include "timing.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE	23
@@ -67,28 +67,9 @@ static void run_guest(struct kvm_vm *vm, struct kvm_vcpu *vcpu, bool touch)
 		    uc.cmd);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile, in microseconds. */
 static uint64_t pct_us(uint64_t *v, unsigned int n, unsigned int pct)
 {
-	unsigned int rank = (pct * n + 99) / 100;
-
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[(rank ? rank : 1) - 1] / 1000;
+	return percentile(v, n, pct) / 1000;
 }
 
 static void report(unsigned long mib, const char *name, uint64_t *a,
@@ -124,6 +105,22 @@ static void populate(void *hva, size_t size)
 		    "MADV_POPULATE_WRITE: %s", strerror(errno));
 }
 
+/* Time one LOCK and one UNLOCK, with a KVM_RUN between them or not. */
+static void time_lock_unlock(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			     uint64_t perm, bool run, uint64_t *lock_ns,
+			     uint64_t *unlock_ns)
+{
+	uint64_t t = now_ns();
+
+	lock_cap(vm, LOCK, perm);
+	*lock_ns = now_ns() - t;
+	if (run)
+		run_guest(vm, vcpu, false);
+	t = now_ns();
+	lock_cap(vm, UNLOCK, 0);
+	*unlock_ns = now_ns() - t;
+}
+
 static void bench_size(unsigned long mib, unsigned int reps)
 {
 	uint64_t npages = mib << 8, a[MAX_REPS], b[MAX_REPS], t;
@@ -155,13 +152,8 @@ static void bench_size(unsigned long mib, unsigned int reps)
 					populate(hva, size);
 				else
 					drop(hva, size);
-				t = now_ns();
-				lock_cap(vm, LOCK, perms[p]);
-				a[i] = now_ns() - t;
-				run_guest(vm, vcpu, false);
-				t = now_ns();
-				lock_cap(vm, UNLOCK, 0);
-				b[i] = now_ns() - t;
+				time_lock_unlock(vm, vcpu, perms[p], true,
+						 &a[i], &b[i]);
 			}
 			snprintf(name, sizeof(name), "lock-%s-%s",
 				 perms[p] == RW ? "rw" : "r",
@@ -172,12 +164,7 @@ static void bench_size(unsigned long mib, unsigned int reps)
 
 	for (i = 0; i < reps; i++) {
 		populate(hva, size);
-		t = now_ns();
-		lock_cap(vm, LOCK, RW);
-		a[i] = now_ns() - t;
-		t = now_ns();
-		lock_cap(vm, UNLOCK, 0);
-		b[i] = now_ns() - t;
+		time_lock_unlock(vm, vcpu, RW, false, &a[i], &b[i]);
 	}
 	report(mib, "lock-rw-prefaulted-unlock-before-run", a, b, reps);
 

@@ -25,12 +25,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
+#include "timing.h"
 
 #define PAGE_SIZE	4096UL
 #define SLOT_A		1
@@ -155,27 +155,6 @@ static void events_scenario(unsigned int hold_seconds)
 	printf("exit with slot 1 locked\n");
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static uint64_t median(uint64_t *v, unsigned int n)
-{
-	qsort(v, n, sizeof(*v), cmp_u64);
-	return v[(n - 1) / 2];
-}
-
 static void bench(unsigned long mib, unsigned int reps, bool cold)
 {
 	uint64_t npages = mib << (20 - 12);
@@ -205,7 +184,8 @@ static void bench(unsigned long mib, unsigned int reps, bool cold)
 		       lock_ns[i] / 1000, unlock_ns[i] / 1000);
 	}
 	printf("median of %u: lock %lu us unlock %lu us (%lu MiB)\n", reps,
-	       median(lock_ns, reps) / 1000, median(unlock_ns, reps) / 1000,
+	       percentile(lock_ns, reps, 50) / 1000,
+	       percentile(unlock_ns, reps, 50) / 1000,
 	       mib);
 	kvm_vm_free(vm);
 	free(lock_ns);
