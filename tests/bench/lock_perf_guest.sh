@@ -12,7 +12,8 @@ REPS=${2:?usage: lock_perf_guest.sh SIZES REPS}
 $B -s "$SIZES" -n "$REPS" || exit 1
 
 for mib in $(echo "$SIZES" | tr , ' '); do
-	bpftrace -e '
+	# Bounded: a bpftrace that never attaches must not hang the benchmark.
+	timeout -s INT 300 bpftrace -e '
 kprobe:kvm_mmu_lock_memslot { @in[tid] = 1; }
 kretprobe:kvm_mmu_lock_memslot { delete(@in[tid]); }
 kprobe:kvmalloc_node /@in[tid]/ { @bytes = sum(arg0); }
@@ -27,6 +28,7 @@ tracepoint:kvm:kvm_memslot_lock_end /args->ret == 0/ { @pages = sum(args->npages
 		sleep 0.5
 		i=$((i + 1))
 	done
+	echo "# tracking $mib MiB: bpftrace attached after $((i / 2)) s" >&2
 	$W -b "$mib" -n 1 >/dev/null || exit 1
 	kill -INT $bt
 	wait $bt
