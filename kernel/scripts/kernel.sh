@@ -23,6 +23,8 @@ TREE=$BUILD/linux
 SELFTEST_LIST=$TOP/tests/vm/kvm-selftests.list
 # Our own guest tests written against the tree's KVM selftest library.
 OWN_SELFTESTS=$TOP/tests/guest/kselftest
+# 0: do not build them (a kernel without the series cannot: make bench).
+BUILD_OWN_SELFTESTS=${KVMLOCK_OWN_SELFTESTS:-1}
 CROSS=aarch64-linux-gnu-
 JOBS=${JOBS:-$(nproc)}
 # ccache hits across clones: paths relative to $BUILD, directory not hashed.
@@ -61,8 +63,10 @@ build_key() {
 	mapfile -t frags < <(config_fragments "$variant")
 	mapfile -t files < <(series_patches)
 	own=("$OWN_SELFTESTS"/*.[ch])
+	[ "$BUILD_OWN_SELFTESTS" != 0 ] || own=()
 	{
 		echo "$variant"
+		[ "$BUILD_OWN_SELFTESTS" != 0 ] || echo "without our own selftests"
 		debian_kernel_version
 		hash_files "$TOP/kernel/scripts/kernel.sh" "$SELFTEST_LIST" "${own[@]}" \
 			"${frags[@]}" "${files[@]}"
@@ -258,7 +262,7 @@ do_build() {
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
 	build_selftests "$out" "$tmp"
-	build_own_selftests "$out" "$tmp"
+	[ "$BUILD_OWN_SELFTESTS" = 0 ] || build_own_selftests "$out" "$tmp"
 	cp "$out/arch/arm64/boot/Image" "$out/.config" "$out/System.map" "$tmp/"
 	cp -a "$out/uapi" "$tmp/headers"
 	tree_git log --format='%h %s' kvmlock-base~0^! HEAD >"$tmp/series.log"

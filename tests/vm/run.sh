@@ -65,7 +65,9 @@ make_payload() {
 	mkdir -p "$PAYLOAD/results"
 	collect_tests >"$PAYLOAD/tests.list"
 	[ -s "$PAYLOAD/tests.list" ] || die "no test matches: ${PATTERNS[*]}"
-	cp -a "$KDIR/selftests" "$KDIR/kselftest" "$PAYLOAD/"
+	cp -a "$KDIR/selftests" "$PAYLOAD/"
+	# Absent from a kernel built without the series (make bench).
+	if [ -d "$KDIR/kselftest" ]; then cp -a "$KDIR/kselftest" "$PAYLOAD/"; fi
 	mkdir -p "$PAYLOAD/scripts"
 	cp -a "$TOP"/tests/guest/*.sh "$TOP"/tests/guest/*.expected \
 		"$TOP"/tests/bench/*.sh "$PAYLOAD/scripts/"
