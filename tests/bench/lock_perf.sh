@@ -88,10 +88,11 @@ if [[ " $PARTS " == *" lock "* ]]; then
 	lock_table
 fi
 if [[ " $PARTS " == *" unlocked "* ]]; then
-	run_kernel series-unlocked "$series" "$OUT/unlocked.list" "memslot_perf_test kvm_page_table_test"
+	unlocked_names=$(cut -d' ' -f1 "$OUT/unlocked.list")
+	run_kernel series-unlocked "$series" "$OUT/unlocked.list" "$unlocked_names"
 	base=$(KVMLOCK_PATCHES=$OUT/base-patches KVMLOCK_OWN_SELFTESTS=0 \
 		"$TOP/kernel/scripts/kernel.sh" build default)
-	run_kernel base-unlocked "$base" "$OUT/unlocked.list" "memslot_perf_test kvm_page_table_test"
+	run_kernel base-unlocked "$base" "$OUT/unlocked.list" "$unlocked_names"
 	{
 		echo "Unlocked VMs, upstream selftests (seconds), the kernel without the series and with it:"
 		echo

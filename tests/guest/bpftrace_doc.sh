@@ -6,10 +6,7 @@
 # or an ID without a check, fails.
 DOC=/kvmlock/docs/bpftrace.md
 W=/kvmlock/kselftest/memslot_lock_workload
-fail=0
-check() {
-	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # id, workload options and command, one per line: "id|options|command".
 awk '

@@ -5,10 +5,7 @@
 # faults in 2 GiB and takes seconds under TCG: the kill lands during it.
 T=/sys/kernel/tracing
 W=/kvmlock/kselftest/memslot_lock_workload
-fail=0
-check() {
-	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh"
 pins() { # pages pinned now, system-wide
 	echo 1 >/proc/sys/vm/stat_refresh
 	awk '$1 == "nr_foll_pin_acquired" { a = $2 } $1 == "nr_foll_pin_released" { r = $2 }

@@ -5,10 +5,7 @@
 # inspector/perf-lock-latency summarises that real recording.
 W=/kvmlock/kselftest/memslot_lock_workload
 EVENTS="lock_begin lock_end pin map account_fail unlock_begin unlock_end unlock"
-fail=0
-check() {
-	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 perf list 'kvm:*' 2>/dev/null >/tmp/list.txt
 missing=

@@ -6,10 +6,7 @@
 # against what the workload says and against each other.
 T=/sys/kernel/tracing
 HERE=$(dirname "$0")
-fail=0
-check() {
-	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 events=$(ls -d $T/events/kvm/kvm_memslot_* | wc -l)
 [ "$events" = 8 ]

@@ -2,10 +2,7 @@
 # The guest userland's observability tools work on this kernel: bpftool reads
 # its BTF, perf counts a KVM tracepoint over a known workload, and bpftrace
 # attaches a program and prints from it. Later tests build on all three.
-fail=0
-check() {
-	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 bpftool btf dump file /sys/kernel/btf/vmlinux format raw >/tmp/btf.txt 2>&1
 grep -q "STRUCT 'kvm' size=" /tmp/btf.txt

@@ -1,0 +1,6 @@
+# Sourced by the guest test scripts: TAP-like result lines, and $fail set
+# when any check failed (the script exits with it).
+fail=0
+check() { # status, what was checked
+	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
+}
