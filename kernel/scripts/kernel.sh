@@ -154,7 +154,9 @@ export_series() {
 	fi
 	rm -f "$PATCHES"/*.patch "$SERIES"
 	mkdir -p "$PATCHES"
-	tree_git format-patch -q --zero-commit --no-signature -o "$PATCHES" \
+	# Unnumbered ("[PATCH]"): appending a patch leaves the files of the
+	# others, and the kernel and benchmark caches keyed by them, as they are.
+	tree_git format-patch -q --no-numbered --zero-commit --no-signature -o "$PATCHES" \
 		kvmlock-base..HEAD
 	(cd "$PATCHES" && ls -1 -- *.patch 2>/dev/null || true) >"$SERIES"
 	version=$(debian_kernel_version)

@@ -3,6 +3,9 @@
 # guest tests in it. Prints one line per test and "N passed, N failed, N
 # skipped"; exits non-zero when anything failed.
 #
+# VM_CPU (default max) and VM_MACHINE choose the emulated CPU and machine:
+# tests/check.sh boots a CPU without FWB too (tests/vm/nofwb-tests.list).
+#
 #   run.sh KERNEL_DIR ROOTFS_DIR [NAME_PATTERN...]
 #
 # KERNEL_DIR holds Image and selftests/ (kernel/scripts/kernel.sh build);
@@ -23,7 +26,8 @@ BOOT_SLACK=60
 # Console lines that mean the kernel is unhealthy, whatever the tests say.
 SPLAT='Kernel panic|Oops|BUG:|WARNING:|Call trace:|INFO: task .* blocked|rcu: INFO:'
 
-RUN=$BUILD/vm
+# Another directory lets a second boot keep the first one's results.
+RUN=${VM_RUN_DIR:-$BUILD/vm}
 PAYLOAD=$RUN/payload
 CONSOLE=$RUN/console.log
 
@@ -81,7 +85,7 @@ make_payload() {
 run_qemu() {
 	local limit=$1
 	timeout -k 5 "$limit" qemu-system-aarch64 \
-		-M "${VM_MACHINE:-virt,virtualization=on,gic-version=3,mte=on}" -cpu max \
+		-M "${VM_MACHINE:-virt,virtualization=on,gic-version=3,mte=on}" -cpu "${VM_CPU:-max}" \
 		-smp "$VM_CPUS" -m "$VM_MEM" \
 		-display none -monitor none -nic none -no-reboot -serial "file:$CONSOLE" \
 		-kernel "$KDIR/Image" \

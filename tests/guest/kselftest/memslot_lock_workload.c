@@ -7,8 +7,8 @@
  * tests know the exact trace events of (tests/guest/trace_events.expected):
  * locks that succeed, fail with EBUSY and with ENOMEM (RLIMIT_MEMLOCK,
  * without CAP_IPC_LOCK), unlocks of one memslot, of all, of an unlocked
- * memslot (EINVAL), before and after a vCPU ran, and a VM that goes away
- * with a memslot locked. It checks each step's result and exits non-zero on
+ * memslot (EINVAL), before and after a vCPU ran, a vCPU reset with a
+ * memslot locked, and a VM that goes away with a memslot locked. It checks each step's result and exits non-zero on
  * any surprise, so a test never matches events of a workload gone wrong.
  *
  * With -b MIB it locks and unlocks one pre-faulted MIB memslot -n times and
@@ -97,6 +97,19 @@ static void run_vcpu_once(struct kvm_vcpu *vcpu)
 	printf("vcpu ran\n");
 }
 
+/*
+ * KVM_ARM_VCPU_INIT again, as a VMM resets a vCPU, then set the registers
+ * it had on creation (the reset cleared them) and run the guest again.
+ */
+static void reset_and_run_vcpu(struct kvm_vcpu *vcpu, uint64_t sp, uint64_t pc)
+{
+	aarch64_vcpu_setup(vcpu, NULL);
+	vcpu_set_reg(vcpu, ARM64_CORE_REG(sp_el1), sp);
+	vcpu_set_reg(vcpu, ARM64_CORE_REG(regs.pc), pc);
+	printf("vcpu reset\n");
+	run_vcpu_once(vcpu);
+}
+
 static struct kvm_vm *create_vm(struct kvm_vcpu **vcpu)
 {
 	struct kvm_vm *vm = vm_create_with_one_vcpu(vcpu, guest_code);
@@ -123,6 +136,7 @@ static void events_scenario(unsigned int hold_seconds)
 	};
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = create_vm(&vcpu);
+	uint64_t sp, pc;
 
 	add_slot(vm, SLOT_A, GPA_A, NPAGES_A);
 	add_slot(vm, SLOT_B, GPA_B, NPAGES_B);
@@ -141,8 +155,12 @@ static void events_scenario(unsigned int hold_seconds)
 	     -ENOMEM);
 
 	step(vm, "unlock all", UNLOCK, 0, ALL, 0);
+	vcpu_get_reg(vcpu, ARM64_CORE_REG(sp_el1), &sp);
+	vcpu_get_reg(vcpu, ARM64_CORE_REG(regs.pc), &pc);
 	step(vm, "lock slot 1 RW before running", LOCK, SLOT_A, RW, 0);
 	run_vcpu_once(vcpu);
+	/* Without FWB, a reset queues cache maintenance for the next run. */
+	reset_and_run_vcpu(vcpu, sp, pc);
 	step(vm, "unlock slot 1 after running", UNLOCK, SLOT_A, 0, 0);
 	step(vm, "lock slot 1 RW to exit with", LOCK, SLOT_A, RW, 0);
 
