@@ -25,7 +25,7 @@ expect() { # name, expected, actual
 cat >"$tmp/base.txt" <<'EOF'
             vmm   101 [000]    10.000000000: kvm:kvm_memslot_lock_begin: vm=1 pid=101 slot=1 flags=R|W
       vmm two   102 [001]    10.000100000: kvm:kvm_memslot_lock_begin: vm=2 pid=102 slot=1 flags=R
-            vmm   101 [000]    10.000200000: kvm:kvm_memslot_pin: vm=1 pid=101 slot=1 hva=0x7f00 npages=4 writable=1 duration_ns=100
+            vmm   101 [000]    10.000200000: kvm:kvm_memslot_pin: vm=1 pid=101 slot=1 hva=0x7f00 npages=4 writable=1 retries=0 duration_ns=100
             vmm   101 [000]    10.001000000: kvm:kvm_memslot_lock_end: vm=1 pid=101 slot=1 flags=R|W npages=4 ret=0 duration_ns=1000000
       vmm two   102 [001]    10.004100000: kvm:kvm_memslot_lock_end: vm=2 pid=102 slot=1 flags=R npages=0 ret=-16 duration_ns=4000000
             vmm   101 [000]    10.010000000: kvm:kvm_memslot_lock_begin: vm=1 pid=101 slot=2 flags=R
