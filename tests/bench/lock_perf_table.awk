@@ -3,6 +3,7 @@
 # the full series (second) into markdown tables, and check the targets of
 # the performance work against the figures of the largest memslot.
 #   case SIZE_MIB NAME P50_US P90_US [unlock P50_US P90_US]
+#   thp SIZE_MIB THP_MIB
 function ms(us) { return sprintf("%.1f", us / 1000) }
 function ratio(a, b) { return b > 0 ? sprintf("%.1fx", a / b) : "-" }
 function verdict(ok) { return ok ? "**met**" : "**missed**" }
@@ -10,6 +11,10 @@ $1 == "tracking" {
 	k = FILENAME == ARGV[1] ? "b" : "s"
 	track[k, $2] = $3; tpages[k, $2] = $4; tsizes[$2] = 1
 	if ($2 + 0 > tmax + 0) tmax = $2
+	next
+}
+$1 == "thp" {
+	thp[FILENAME == ARGV[1] ? "b" : "s", $2] = $3
 	next
 }
 $1 == "case" {
@@ -44,12 +49,22 @@ END {
 	for (m in tsizes)
 		printf "| %s | %.4f | %.4f |\n", m, tpages["b", m] ? track["b", m] / tpages["b", m] : 0,
 		       tpages["s", m] ? track["s", m] / tpages["s", m] : 0
+	if ((("s", max) in thp))
+		printf "\nTHP-backed memslot (`lock-rw-thp-*`, `mlock-thp-*`): %s of %s MiB in huge pages (baseline run: %s).\n",
+		       thp["s", max], max, thp["b", max]
 	lk = max SUBSEP "lock-rw-prefaulted"; ml = max SUBSEP "mlock-prefaulted"
 	print ""
 	print "Targets, " max " MiB memslot, series kernel:"
 	print ""
 	speed = p50["s", lk] > 0 ? p50["b", lk] / p50["s", lk] : 0
 	printf "- lock pre-faulted >= 10x faster than the baseline: %.1fx, %s\n", speed, verdict(speed >= 10)
+	# Informative: a first lock, with nothing of the memslot at stage 2.
+	for (c = 1; c <= 2; c++) {
+		fk = max SUBSEP (c == 1 ? "lock-rw-prefaulted-unlock-before-run" : "lock-rw-thp-prefaulted-unlock-before-run")
+		if (p50["s", fk] > 0)
+			printf "  - first lock (stage 2 empty), %s: %.1fx\n", c == 1 ? "4 KiB pages" : "THP-backed",
+			       p50["b", fk] / p50["s", fk]
+	}
 	vs = p50["s", ml] > 0 ? p50["s", lk] / p50["s", ml] : 0
 	printf "- lock pre-faulted <= 2x mlock() of the same range: %.2fx, %s\n", vs, verdict(vs > 0 && vs <= 2)
 	worst = 0

@@ -9,9 +9,16 @@
  * before any vCPU ran (which unmaps stage 2); then, on the same memory,
  * mlock() + munlock(), MADV_POPULATE_WRITE of freshly dropped memory, and a
  * guest writing every page of the unlocked memslot (the stage 2 faults that
- * locking saves). Each case runs REPS times; one line per case:
+ * locking saves). Then, on a memslot backed by transparent huge pages,
+ * a first lock (unlocked before any vCPU ran, so stage 2 is empty for the
+ * next) and mlock(): 2 MiB pages are pinned in one step and can be mapped
+ * at stage 2 as blocks. Each case runs REPS times; one line per case:
  *
  *   case SIZE_MIB NAME median_us p90_us [unlock median_us p90_us]
+ *
+ * and for the THP-backed memslot, how much of it THP backs:
+ *
+ *   thp SIZE_MIB THP_MIB
  *
  * Built against the KVM selftest library of the kernel tree.
  */
@@ -119,6 +126,63 @@ static void time_lock_unlock(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	t = now_ns();
 	lock_cap(vm, UNLOCK, 0);
 	*unlock_ns = now_ns() - t;
+}
+
+/* AnonHugePages of this process, in MiB. */
+static unsigned long anon_huge_mib(void)
+{
+	unsigned long kb = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+
+	TEST_ASSERT(f, "open smaps_rollup: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb >> 10;
+}
+
+/* One memslot of SIZE MiB, backed by transparent huge pages. */
+static void bench_thp(unsigned long mib, unsigned int reps)
+{
+	uint64_t npages = mib << 8, a[MAX_REPS], b[MAX_REPS], t;
+	size_t size = npages * PAGE_SIZE;
+	unsigned long thp_mib = 0;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	unsigned int i;
+	void *hva;
+
+	vm = __vm_create_with_one_vcpu(&vcpu, npages, guest_code);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS_THP, GPA, SLOT,
+				    npages, 0);
+	virt_map(vm, GPA, GPA, npages);
+	ucall_init(vm, NULL);
+	vcpu_args_set(vcpu, 2, GPA, npages);
+	hva = addr_gpa2hva(vm, GPA);
+
+	for (i = 0; i < reps; i++) {
+		populate(hva, size);
+		if (!i)
+			thp_mib = anon_huge_mib();
+		time_lock_unlock(vm, vcpu, RW, false, &a[i], &b[i]);
+	}
+	report(mib, "lock-rw-thp-prefaulted-unlock-before-run", a, b, reps);
+	printf("thp %lu %lu\n", mib, thp_mib);
+
+	for (i = 0; i < reps; i++) {
+		populate(hva, size);
+		t = now_ns();
+		TEST_ASSERT(!mlock(hva, size), "mlock: %s", strerror(errno));
+		a[i] = now_ns() - t;
+		t = now_ns();
+		TEST_ASSERT(!munlock(hva, size), "munlock");
+		b[i] = now_ns() - t;
+	}
+	report(mib, "mlock-thp-prefaulted", a, b, reps);
+
+	kvm_vm_free(vm);
 }
 
 static void bench_size(unsigned long mib, unsigned int reps)
@@ -250,7 +314,9 @@ int main(int argc, char *argv[])
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (p = sizes; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
 		number(p, 1UL << 16);
-	for (p = sizes; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+	for (p = sizes; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
 		bench_size(number(p, 1UL << 16), reps);
+		bench_thp(number(p, 1UL << 16), reps);
+	}
 	return 0;
 }
