@@ -58,6 +58,15 @@ verify() { # id, output file, workload pid
 			"@lock_errors[$pid, 1, -16]: 1 @lock_errors[$pid, 2, -12]: 1 @unlock_errors[$pid, 2, -22]: 1 " ] ;;
 	unpinned-pages)
 		[ "$(grep '^@' "$out")" = "@unpinned_pages[$pid, 1]: 208" ] ;;
+	run-waits)
+		# The workload runs its vCPU twice around a reset; with FWB
+		# (-cpu max) only the first run has work: first-run (1).
+		[ "$(grep -c '^@' "$out")" = 2 ] &&
+			grep -qx "@run_waits\[$pid, [0-9]*, 1\]: 1" "$out" &&
+			grep -qx "@longest_wait_us\[$pid, [0-9]*\]: [0-9]*" "$out" ;;
+	pin-retries)
+		[ "$(grep '^@' "$out" | sed 's/, [0-9]*, /, VM, /' | sort | tr '\n' ' ')" = \
+			"@batches_pinned_again[$pid, VM, 1]: 0 @batches_pinned_again[$pid, VM, 2]: 0 " ] ;;
 	*)
 		echo "# no check for one-liner $id"
 		false ;;
