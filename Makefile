@@ -40,7 +40,8 @@ kernel-export:
 kernel-reset:
 	@kernel/scripts/kernel.sh reset
 
-# Every patch of the series builds on its own (slow: not part of check).
+# Every patch of the series builds on its own, with the selftests it changes
+# (slow: not part of check).
 kernel-bisect-check: deps
 	@kernel/scripts/kernel.sh bisect-check
 

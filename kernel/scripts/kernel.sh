@@ -202,14 +202,22 @@ selftest_names() {
 	awk '!/^[[:space:]]*(#|$)/ { print $1 }' "$SELFTEST_LIST"
 }
 
-build_selftests() {
-	local out=$1 dest=$2 names=() targets=() n
-	mapfile -t names < <(selftest_names)
-	for n in "${names[@]}"; do targets+=("$out/kselftest/kvm/$n"); done
+# Build KVM selftests NAME... of the tree (static) into OUT/kselftest/kvm,
+# against the UAPI headers installed in OUT/uapi.
+make_selftests() {
+	local out=$1 targets=() n
+	shift
+	for n in "$@"; do targets+=("$out/kselftest/kvm/$n"); done
 	make -C "$TREE/tools/testing/selftests/kvm" -s -j"$JOBS" ARCH=arm64 \
 		CROSS_COMPILE=$CROSS CC="ccache ${CROSS}gcc" \
 		OUTPUT="$out/kselftest/kvm" KHDR_INCLUDES="-isystem $out/uapi/include" \
 		EXTRA_CFLAGS=-static "${targets[@]}"
+}
+
+build_selftests() {
+	local out=$1 dest=$2 names=() n
+	mapfile -t names < <(selftest_names)
+	make_selftests "$out" "${names[@]}"
 	mkdir -p "$dest/selftests"
 	for n in "${names[@]}"; do
 		mkdir -p "$dest/selftests/$(dirname "$n")"
@@ -275,9 +283,10 @@ do_build() {
 }
 
 # Every patch must build on its own: build Image at each commit of the series
-# (in a separate output directory), then return the tree to its branch.
+# (in a separate output directory), and the KVM selftests a commit changes,
+# then return the tree to its branch.
 bisect_check() {
-	local out=$BUILD/kernel-bisect commits c n=0 branch
+	local out=$BUILD/kernel-bisect commits c n=0 branch tests
 	prepare_tree
 	mapfile -t commits < <(tree_git rev-list --reverse kvmlock-base..HEAD)
 	branch=$(tree_git symbolic-ref -q --short HEAD || tree_git rev-parse HEAD)
@@ -290,7 +299,17 @@ bisect_check() {
 			tree_git checkout -q "$branch"
 			die "patch $n does not build: $(tree_git log -1 --format=%s "$c")"
 		fi
-		note "patch $n builds: $(tree_git log -1 --format=%s "$c")"
+		mapfile -t tests < <(tree_git diff --name-only "$c^" "$c" -- \
+			tools/testing/selftests/kvm | sed -n \
+			's|^tools/testing/selftests/kvm/\([^/]*/\)\{0,1\}\([^/]*\)\.c$|\1\2|p' |
+			grep -v '^lib/')
+		if [ ${#tests[@]} -gt 0 ] &&
+			! { kmake "$out" -s headers_install INSTALL_HDR_PATH="$out/uapi" &&
+				make_selftests "$out" "${tests[@]}"; }; then
+			tree_git checkout -q "$branch"
+			die "patch $n: selftest ${tests[*]} does not build: $(tree_git log -1 --format=%s "$c")"
+		fi
+		note "patch $n builds${tests[*]:+ (and ${tests[*]})}: $(tree_git log -1 --format=%s "$c")"
 	done
 	tree_git checkout -q "$branch"
 	note "all ${#commits[@]} patches build on their own"
