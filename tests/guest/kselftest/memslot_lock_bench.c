@@ -128,6 +128,27 @@ static void time_lock_unlock(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	*unlock_ns = now_ns() - t;
 }
 
+/*
+ * A VM whose vCPU runs guest_code over a memslot of @npages pages of @src
+ * at GPA; *@hva gets the memslot's address in the VMM.
+ */
+static struct kvm_vm *create_bench_vm(struct kvm_vcpu **vcpu, uint64_t npages,
+				      enum vm_mem_backing_src_type src, void **hva)
+{
+	/*
+	 * Room in memslot 0 for the guest's page tables over the memslot: in
+	 * this tree the extra pages only size those page tables.
+	 */
+	struct kvm_vm *vm = __vm_create_with_one_vcpu(vcpu, npages, guest_code);
+
+	vm_userspace_mem_region_add(vm, src, GPA, SLOT, npages, 0);
+	virt_map(vm, GPA, GPA, npages);
+	ucall_init(vm, NULL);
+	vcpu_args_set(*vcpu, 2, GPA, npages);
+	*hva = addr_gpa2hva(vm, GPA);
+	return vm;
+}
+
 /* AnonHugePages of this process, in MiB. */
 static unsigned long anon_huge_mib(void)
 {
@@ -154,13 +175,7 @@ static void bench_thp(unsigned long mib, unsigned int reps)
 	unsigned int i;
 	void *hva;
 
-	vm = __vm_create_with_one_vcpu(&vcpu, npages, guest_code);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS_THP, GPA, SLOT,
-				    npages, 0);
-	virt_map(vm, GPA, GPA, npages);
-	ucall_init(vm, NULL);
-	vcpu_args_set(vcpu, 2, GPA, npages);
-	hva = addr_gpa2hva(vm, GPA);
+	vm = create_bench_vm(&vcpu, npages, VM_MEM_SRC_ANONYMOUS_THP, &hva);
 
 	for (i = 0; i < reps; i++) {
 		populate(hva, size);
@@ -197,17 +212,7 @@ static void bench_size(unsigned long mib, unsigned int reps)
 	char name[64];
 	void *hva;
 
-	/*
-	 * Room in memslot 0 for the guest's page tables over the memslot: in
-	 * this tree the extra pages only size those page tables.
-	 */
-	vm = __vm_create_with_one_vcpu(&vcpu, npages, guest_code);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, GPA, SLOT,
-				    npages, 0);
-	virt_map(vm, GPA, GPA, npages);
-	ucall_init(vm, NULL);
-	vcpu_args_set(vcpu, 2, GPA, npages);
-	hva = addr_gpa2hva(vm, GPA);
+	vm = create_bench_vm(&vcpu, npages, VM_MEM_SRC_ANONYMOUS, &hva);
 
 	for (prefault = 1; prefault >= 0; prefault--) {
 		for (p = 0; p < ARRAY_SIZE(perms); p++) {
