@@ -7,18 +7,7 @@ set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 AWK=$TOP/tests/bench/lock_perf_table.awk
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-expect() { # name, expected, actual
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1)); echo "ok - $1"
-	else
-		failed=$((failed + 1)); echo "not ok - $1"
-		diff <(echo "$2") <(echo "$3") | sed 's/^/#   /'
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # Times in microseconds; tracking: "tracking MIB BYTES PAGES".
 cat >"$tmp/base.log" <<'EOF'
@@ -80,5 +69,4 @@ expect "missed targets say so" \
 - tracking <= 8 bytes per locked page: 16.00 per page (64 MiB to 1024 MiB) plus 352 per memslot, **missed**" \
 	"$(sed -n '/^- /p' <<<"$out")"
 
-echo "bench-table: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish bench-table

@@ -7,18 +7,7 @@ set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 TOOL=$TOP/inspector/perf-lock-latency
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-expect() { # name, expected, actual
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1)); echo "ok - $1"
-	else
-		failed=$((failed + 1)); echo "not ok - $1"
-		diff <(echo "$2") <(echo "$3") | sed 's/^/#   /'
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # Two threads (101, 102) interleave; thread 102's comm has a space; one
 # lock fails (ret=-16); one end has no begin (dropped, reported).
@@ -68,5 +57,4 @@ expect "no argument: usage and exit 2" "2 1" "$? $(wc -l <"$tmp/err")"
 expect "unreadable file: one line and exit 1" \
 	"1 perf-lock-latency: cannot read $tmp/missing.txt" "$? $(cat "$tmp/err")"
 
-echo "perf-lock-latency: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish perf-lock-latency
