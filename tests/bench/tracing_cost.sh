@@ -1,7 +1,8 @@
 #!/bin/sh
 # What the kvm_memslot_* events cost: lock + unlock of a pre-faulted 256 MiB
-# memslot, REPS times, with the events off, then on (all 8 enabled in
-# ftrace, which also turns on the per-page pin/map timing), then off again.
+# memslot, REPS times, with the events off, then on (every kvm_memslot_*
+# event enabled in ftrace, which also turns on the pin/map timing), then
+# off again.
 # Prints medians and the on/off ratio. A benchmark: it fails only when the
 # workload does, never on a figure.
 T=/sys/kernel/tracing

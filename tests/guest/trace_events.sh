@@ -5,14 +5,17 @@
 # values; the values that vary (VM id, pid, hva, durations) are checked
 # against what the workload says and against each other.
 #
-#   trace_events.sh [EXPECTED]
+#   trace_events.sh [fwb|nofwb]
 #
-# EXPECTED defaults to trace_events.expected (a CPU with FWB); without FWB
-# the work deferred to KVM_RUN differs: trace_events.nofwb.expected.
+# The work deferred to KVM_RUN depends on the CPU having FWB (the default)
+# or not: lines of trace_events.expected tagged "fwb: " or "nofwb: " hold
+# for that CPU only.
 T=/sys/kernel/tracing
 HERE=$(dirname "$0")
 . "$(dirname "$0")/lib.sh"
-EXPECTED=${1:-$HERE/trace_events.expected}
+CPU=${1:-fwb}
+sed -n -e "s/^$CPU: //p" -e t -e '/^[a-z]*fwb: /!p' "$HERE/trace_events.expected" \
+	>/tmp/events.expected
 
 events=$(ls -d $T/events/kvm/kvm_memslot_* | wc -l)
 [ "$events" = 9 ]
@@ -34,8 +37,8 @@ grep ' kvm_memslot_' $T/trace | sed 's/^.* \(kvm_memslot_[a-z_]*\): /\1 /' >/tmp
 sed -e 's/vm=[0-9]*/vm=VM/' -e 's/pid=[0-9]*/pid=PID/' \
 	-e 's/hva=0x[0-9a-f]*/hva=HVA/' -e 's/duration_ns=[0-9]*/duration_ns=NS/' \
 	/tmp/events.txt >/tmp/events.norm
-diff -u "$EXPECTED" /tmp/events.norm
-check $? "exactly the $(wc -l <"$EXPECTED") events of ${EXPECTED##*/}, in order, with the expected fields"
+diff -u /tmp/events.expected /tmp/events.norm
+check $? "exactly the $(wc -l </tmp/events.expected) events of trace_events.expected ($CPU lines), in order, with the expected fields"
 
 pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload.txt)
 hva1=$(sed -n 's/^slot 1: .* hva \(0x[0-9a-f]*\) .*/\1/p' /tmp/workload.txt)

@@ -128,6 +128,43 @@ static void time_lock_unlock(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
 	*unlock_ns = now_ns() - t;
 }
 
+/* A first lock: LOCK, then UNLOCK before any KVM_RUN, which unmaps stage 2. */
+static void bench_first_lock(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+			     unsigned long mib, const char *name, void *hva,
+			     size_t size, unsigned int reps)
+{
+	uint64_t a[MAX_REPS], b[MAX_REPS];
+	unsigned int i;
+
+	for (i = 0; i < reps; i++) {
+		populate(hva, size);
+		time_lock_unlock(vm, vcpu, RW, false, &a[i], &b[i]);
+	}
+	report(mib, name, a, b, reps);
+}
+
+/* mlock() + munlock() of the range, pre-faulted or dropped before each. */
+static void bench_mlock(unsigned long mib, const char *name, void *hva,
+			size_t size, bool prefault, unsigned int reps)
+{
+	uint64_t a[MAX_REPS], b[MAX_REPS], t;
+	unsigned int i;
+
+	for (i = 0; i < reps; i++) {
+		if (prefault)
+			populate(hva, size);
+		else
+			drop(hva, size);
+		t = now_ns();
+		TEST_ASSERT(!mlock(hva, size), "mlock: %s", strerror(errno));
+		a[i] = now_ns() - t;
+		t = now_ns();
+		TEST_ASSERT(!munlock(hva, size), "munlock");
+		b[i] = now_ns() - t;
+	}
+	report(mib, name, a, b, reps);
+}
+
 /*
  * A VM whose vCPU runs guest_code over a memslot of @npages pages of @src
  * at GPA; *@hva gets the memslot's address in the VMM.
@@ -167,36 +204,20 @@ static unsigned long anon_huge_mib(void)
 /* One memslot of SIZE MiB, backed by transparent huge pages. */
 static void bench_thp(unsigned long mib, unsigned int reps)
 {
-	uint64_t npages = mib << 8, a[MAX_REPS], b[MAX_REPS], t;
+	uint64_t npages = mib << 8;
 	size_t size = npages * PAGE_SIZE;
-	unsigned long thp_mib = 0;
 	struct kvm_vcpu *vcpu;
+	unsigned long thp_mib;
 	struct kvm_vm *vm;
-	unsigned int i;
 	void *hva;
 
 	vm = create_bench_vm(&vcpu, npages, VM_MEM_SRC_ANONYMOUS_THP, &hva);
-
-	for (i = 0; i < reps; i++) {
-		populate(hva, size);
-		if (!i)
-			thp_mib = anon_huge_mib();
-		time_lock_unlock(vm, vcpu, RW, false, &a[i], &b[i]);
-	}
-	report(mib, "lock-rw-thp-prefaulted-unlock-before-run", a, b, reps);
+	populate(hva, size);
+	thp_mib = anon_huge_mib();
+	bench_first_lock(vm, vcpu, mib, "lock-rw-thp-prefaulted-unlock-before-run",
+			 hva, size, reps);
 	printf("thp %lu %lu\n", mib, thp_mib);
-
-	for (i = 0; i < reps; i++) {
-		populate(hva, size);
-		t = now_ns();
-		TEST_ASSERT(!mlock(hva, size), "mlock: %s", strerror(errno));
-		a[i] = now_ns() - t;
-		t = now_ns();
-		TEST_ASSERT(!munlock(hva, size), "munlock");
-		b[i] = now_ns() - t;
-	}
-	report(mib, "mlock-thp-prefaulted", a, b, reps);
-
+	bench_mlock(mib, "mlock-thp-prefaulted", hva, size, true, reps);
 	kvm_vm_free(vm);
 }
 
@@ -231,29 +252,10 @@ static void bench_size(unsigned long mib, unsigned int reps)
 		}
 	}
 
-	for (i = 0; i < reps; i++) {
-		populate(hva, size);
-		time_lock_unlock(vm, vcpu, RW, false, &a[i], &b[i]);
-	}
-	report(mib, "lock-rw-prefaulted-unlock-before-run", a, b, reps);
-
-	for (prefault = 1; prefault >= 0; prefault--) {
-		for (i = 0; i < reps; i++) {
-			if (prefault)
-				populate(hva, size);
-			else
-				drop(hva, size);
-			t = now_ns();
-			TEST_ASSERT(!mlock(hva, size), "mlock: %s",
-				    strerror(errno));
-			a[i] = now_ns() - t;
-			t = now_ns();
-			TEST_ASSERT(!munlock(hva, size), "munlock");
-			b[i] = now_ns() - t;
-		}
-		report(mib, prefault ? "mlock-prefaulted" : "mlock-cold", a, b,
-		       reps);
-	}
+	bench_first_lock(vm, vcpu, mib, "lock-rw-prefaulted-unlock-before-run",
+			 hva, size, reps);
+	bench_mlock(mib, "mlock-prefaulted", hva, size, true, reps);
+	bench_mlock(mib, "mlock-cold", hva, size, false, reps);
 
 	for (i = 0; i < reps; i++) {
 		drop(hva, size);
@@ -320,8 +322,10 @@ int main(int argc, char *argv[])
 	for (p = sizes; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
 		number(p, 1UL << 16);
 	for (p = sizes; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
-		bench_size(number(p, 1UL << 16), reps);
-		bench_thp(number(p, 1UL << 16), reps);
+		unsigned long mib = number(p, 1UL << 16);
+
+		bench_size(mib, reps);
+		bench_thp(mib, reps);
 	}
 	return 0;
 }

@@ -8,8 +8,9 @@
  * locks that succeed, fail with EBUSY and with ENOMEM (RLIMIT_MEMLOCK,
  * without CAP_IPC_LOCK), unlocks of one memslot, of all, of an unlocked
  * memslot (EINVAL), before and after a vCPU ran, a vCPU reset with a
- * memslot locked, and a VM that goes away with a memslot locked. It checks each step's result and exits non-zero on
- * any surprise, so a test never matches events of a workload gone wrong.
+ * memslot locked, and a VM that goes away with a memslot locked. It checks
+ * each step's result and exits non-zero on any surprise, so a test never
+ * matches events of a workload gone wrong.
  *
  * With -b MIB it locks and unlocks one pre-faulted MIB memslot -n times and
  * prints the time of each lock and unlock as seen by the VMM, and medians;
