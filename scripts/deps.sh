@@ -6,15 +6,18 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 HOST_PACKAGES=(
-	"$KSRC_PKG" gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
+	"$KSRC_PKG" gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 	bpftool libbpf-dev clang llvm dwarves libelf-dev zlib1g-dev bc flex
 	bison libssl-dev cpio ccache mmdebstrap make git rsync python3
 	util-linux coreutils gawk
 )
 # Static arm64 builds of our userspace for the guest link against these.
+# Only Multi-Arch: same libraries, which sit beside the host's own and can
+# never replace one. Guest programs (busybox, bpftrace, ...) come from the
+# guest root that tests/vm/rootfs.sh unpacks, never from the host's dpkg.
 ARM64_PACKAGES=(
 	libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libzstd-dev:arm64
-	libncurses-dev:arm64 busybox-static:arm64
+	libncurses-dev:arm64
 )
 
 missing() {
