@@ -13,31 +13,7 @@ KSH=$TOP/kernel/scripts/kernel.sh
 WORK=$BUILD/host-test
 export BUILD=$WORK
 TREE=$WORK/linux
-passed=0 failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1"
-	[ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"
-}
-
-# expect_fail NAME PATTERN CMD...: CMD exits non-zero and says PATTERN.
-expect_fail() {
-	local name=$1 pattern=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne 0 ] && grep -qE -- "$pattern" <<<"$out"; then
-		ok "$name"
-	else
-		not_ok "$name (exit $rc, wanted a failure saying '$pattern')" "$out"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 mkdir -p "$WORK"
 patches=$WORK/patches
@@ -164,5 +140,4 @@ else
 	not_ok "exactly the fragment options that cannot be set are named (exit $rc)" "$out"
 fi
 
-echo "kernel-script: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish kernel-script
