@@ -34,13 +34,24 @@ hash_files() {
 	done | sha256sum | cut -c1-16
 }
 
-# Run "$@" while holding an exclusive lock named $1 in the cache.
+# Run "$@" while holding an exclusive lock on file $1 (created if needed).
+# Says so when it has to wait, naming what holds it ($2).
+with_lock_file() {
+	local file=$1 what=$2
+	shift 2
+	mkdir -p "$(dirname "$file")"
+	(
+		if ! flock -n 9; then
+			note "waiting for $what (lock $file)"
+			flock 9
+		fi
+		"$@"
+	) 9>"$file"
+}
+
+# Run "$@" while holding the exclusive lock named $1 in the cache.
 with_lock() {
 	local name=$1
 	shift
-	mkdir -p "$CACHE/locks"
-	(
-		flock 9
-		"$@"
-	) 9>"$CACHE/locks/$name"
+	with_lock_file "$CACHE/locks/$name" "another build of the cache's $name" "$@"
 }
