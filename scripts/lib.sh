@@ -55,3 +55,51 @@ with_lock() {
 	shift
 	with_lock_file "$CACHE/locks/$name" "another build of the cache's $name" "$@"
 }
+
+# Test lists (tests/vm/*.list, tests/bench/tracing.list): one test a line,
+#   <name> <timeout seconds> [<tag>=<value>...] <command> [<argument>...]
+# Blank lines and lines starting with # are ignored. Tags (none by default:
+# nothing may skip, and the console must show nothing of what
+# tests/vm/report.sh looks for):
+#   skip=whole          the test may skip as a whole (exit status 4)
+#   skip-case=GLOB[,GLOB...]  a kselftest case may report "ok N # SKIP TEXT"
+#                       when TEXT matches one of the shell globs
+#   allow=locked-fault  the series' "unexpected ... fault on locked memslot"
+#                       warning may show on the console during this test
+# A command cannot start with a word containing "=" (use env).
+#
+# load_test_list FILE appends each entry to the arrays TL_NAME, TL_LIMIT,
+# TL_TAGS (space-separated) and TL_CMD. Run it in the calling shell, not in
+# $(...): it dies naming the file and line of a malformed entry.
+TL_NAME=() TL_LIMIT=() TL_TAGS=() TL_CMD=()
+load_test_list() {
+	local file=$1 n=0 line name limit rest word tags
+	[ -f "$file" ] || die "no test list $file"
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		read -r name limit rest <<<"$line"
+		case $name in '' | '#'*) continue ;; esac
+		case $limit in
+		'' | *[!0-9]* | 0) die "${file#"$TOP"/}:$n: '$name' needs a timeout in seconds" ;;
+		esac
+		case $name in *=*) die "${file#"$TOP"/}:$n: a test name cannot contain '='" ;; esac
+		tags=
+		while :; do
+			word=${rest%%[[:space:]]*}
+			case $word in
+			skip=whole | allow=locked-fault) ;;
+			skip-case=?*) ;;
+			*=*) die "${file#"$TOP"/}:$n: unknown tag '$word' (there are skip=whole, skip-case=GLOB[,GLOB...], allow=locked-fault)" ;;
+			*) break ;;
+			esac
+			tags="$tags${tags:+ }$word"
+			rest=${rest#"$word"}
+			rest=${rest#"${rest%%[![:space:]]*}"}
+		done
+		[ -n "$rest" ] || die "${file#"$TOP"/}:$n: '$name' has no command"
+		TL_NAME+=("$name")
+		TL_LIMIT+=("$limit")
+		TL_TAGS+=("$tags")
+		TL_CMD+=("$rest")
+	done <"$file"
+}

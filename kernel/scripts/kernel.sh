@@ -88,15 +88,19 @@ load_variant() {
 	die "unknown kernel variant '$v' (there are: $(variants))"
 }
 
-# SELFTESTS: the upstream KVM selftests that $SELFTEST_LIST runs.
+# SELFTESTS: the upstream KVM selftests that $SELFTEST_LIST runs: the paths
+# (under tools/testing/selftests/kvm) of its selftests/<path> commands.
 load_selftests() {
-	local name rest
+	local i cmd
 	SELFTESTS=()
-	[ -f "$SELFTEST_LIST" ] || die "no ${SELFTEST_LIST#"$TOP"/}"
-	while read -r name rest; do
-		case $name in '' | '#'*) continue ;; esac
-		SELFTESTS+=("$name")
-	done <"$SELFTEST_LIST"
+	load_test_list "$SELFTEST_LIST"
+	for i in "${!TL_CMD[@]}"; do
+		cmd=${TL_CMD[i]%%[[:space:]]*}
+		case $cmd in
+		selftests/?*) SELFTESTS+=("${cmd#selftests/}") ;;
+		*) die "${SELFTEST_LIST#"$TOP"/}: ${TL_NAME[i]}: the command must be selftests/<path>" ;;
+		esac
+	done
 }
 
 # OWN: our guest programs built with the kernel (none with KVMLOCK_OWN_SELFTESTS=0).
