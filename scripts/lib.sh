@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for kvmlock's build and test scripts (sourced, not run).
 # Callers get TOP, BUILD and CACHE from the Makefile or these defaults.
 
@@ -9,6 +10,7 @@ export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 
 # Where the base kernel source comes from: Debian's linux-source-6.1.
 KSRC_PKG=linux-source-6.1
+# shellcheck disable=SC2034 # used by the scripts that source this file
 KSRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
 
 die() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of every host test (tests/host/test_*.sh): source after
 # scripts/lib.sh. Gives $tmp (a directory removed on exit) and
 #   expect NAME EXPECTED ACTUAL   passes when the two strings are equal

@@ -47,9 +47,11 @@ expect "output in .log (a name with / becomes _)" "quoted  words" "$(cat "$p/res
 expect "a failing test's output" "about to fail" "$(cat "$p/results/fails.log")"
 
 mapfile -t left < <(sed -n 's/^left //p' "$p/results/leaves.log")
+# Alive: there, and not a zombie waiting for its new parent to reap it.
 alive=
 for pid in "${left[@]}"; do
-	if kill -0 "$pid" 2>/dev/null; then alive+=" $pid"; kill "$pid"; fi
+	state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
+	if [ -n "$state" ] && [ "$state" != Z ]; then alive+=" $pid($state)"; kill "$pid"; fi
 done
 if [ ${#left[@]} -eq 2 ] && [ -z "$alive" ]; then
 	ok "what a test leaves running is killed when it ends"

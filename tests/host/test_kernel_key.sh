@@ -35,7 +35,7 @@ key() { # [variant]: the key the copy's kernel.sh gives
 base=$(key)
 expect "the key is 16 hex digits" 1 "$(grep -cxE '[0-9a-f]{16}' <<<"$base")"
 expect "a copy of the clone has the same key (nothing machine-specific)" \
-	"$(TOP=$TOP "$TOP/kernel/scripts/kernel.sh" key 2>&1)" "$base"
+	"$(env TOP="$TOP" "$TOP/kernel/scripts/kernel.sh" key 2>&1)" "$base"
 
 # changes KEY-WANTED DESCRIPTION: run the edit commands on stdin in $copy,
 # compare the key, then restore the copy.

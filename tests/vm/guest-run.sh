@@ -23,7 +23,7 @@ kill_session() {
 		ks_live=
 		for ks_stat in /proc/[0-9]*/stat; do
 			ks_line=
-			read -r ks_line <"$ks_stat" 2>/dev/null || continue
+			read -r ks_line 2>/dev/null <"$ks_stat" || continue
 			# pid (comm) state ppid pgrp session ...: comm may hold spaces.
 			ks_comm=${ks_line#*\(}
 			ks_comm=${ks_comm%\)*}

@@ -27,6 +27,7 @@ apt_sources() {
 # key, so that a new version (after apt-get update) makes a new userland.
 package_versions() {
 	local names
+	# shellcheck disable=SC2046 # one argument per package
 	names=$(apt-cache depends --recurse --no-recommends --no-suggests \
 		--no-conflicts --no-breaks --no-replaces --no-enhances \
 		$(tr ',' '\n' <<<"$PACKAGES" | sed 's/$/:arm64/')) || return 1
