@@ -51,9 +51,18 @@ rootfs: deps
 check: kernel rootfs
 	@tests/check.sh $(KERNEL_DIR) $(ROOTFS_DIR)
 
-# One guest test (or a glob of them) alone: make vm-test T=kvm_smoke_test
+# The host tests alone (test_uapi_mirror.sh needs the kernel's headers).
+check-host: kernel
+	@tests/check.sh --host $(KERNEL_DIR)
+
+# The two test VM boots alone.
+check-vm: kernel rootfs
+	@tests/check.sh --vm $(KERNEL_DIR) $(ROOTFS_DIR)
+
+# One guest test (or globs of them) alone: make vm-test T=kvm_smoke_test,
+# T='aarch64/*'. set -f: the globs go to run.sh, not to the shell.
 vm-test: kernel rootfs
-	@tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) $(T)
+	@set -f; tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) $(T)
 
 # Benchmarks print figures; they are never part of check.
 # Lock/unlock of the per-page baseline vs the whole series: build/bench/lock-perf.md
@@ -61,15 +70,16 @@ bench: deps
 	@tests/bench/lock_perf.sh
 
 bench-tracing: kernel rootfs
-	@VM_TEST_LISTS=$(TOP)/tests/bench/tracing.list \
+	@VM_TEST_LISTS=$(TOP)/tests/bench/tracing.list VM_RUN_DIR=$(BUILD)/vm-bench-tracing \
 		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
-		cat $(BUILD)/vm/payload/results/tracing_cost.log
+		cat $(BUILD)/vm-bench-tracing/payload/results/tracing_cost.log
 
 demo: kernel rootfs
 	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)
 
+# Every test VM run directory (vm, vm-nofwb, vm-demo, ...) and its lock.
 clean:
-	rm -rf $(BUILD)/vm
+	rm -rf $(BUILD)/vm $(BUILD)/vm-* $(BUILD)/vm.lock
 
 # Also drops the kernel tree (with any unexported commits) and the cache links.
 distclean:

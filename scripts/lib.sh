@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for kvmlock's build and test scripts (sourced, not run).
 # Callers get TOP, BUILD and CACHE from the Makefile or these defaults.
 
@@ -9,6 +10,7 @@ export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 
 # Where the base kernel source comes from: Debian's linux-source-6.1.
 KSRC_PKG=linux-source-6.1
+# shellcheck disable=SC2034 # used by the scripts that source this file
 KSRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
 
 die() {
@@ -34,13 +36,72 @@ hash_files() {
 	done | sha256sum | cut -c1-16
 }
 
-# Run "$@" while holding an exclusive lock named $1 in the cache.
+# Run "$@" while holding an exclusive lock on file $1 (created if needed).
+# Says so when it has to wait, naming what holds it ($2).
+with_lock_file() {
+	local file=$1 what=$2
+	shift 2
+	mkdir -p "$(dirname "$file")"
+	(
+		if ! flock -n 9; then
+			note "waiting for $what (lock $file)"
+			flock 9
+		fi
+		"$@"
+	) 9>"$file"
+}
+
+# Run "$@" while holding the exclusive lock named $1 in the cache.
 with_lock() {
 	local name=$1
 	shift
-	mkdir -p "$CACHE/locks"
-	(
-		flock 9
-		"$@"
-	) 9>"$CACHE/locks/$name"
+	with_lock_file "$CACHE/locks/$name" "another build of the cache's $name" "$@"
+}
+
+# Test lists (tests/vm/*.list, tests/bench/tracing.list): one test a line,
+#   <name> <timeout seconds> [<tag>=<value>...] <command> [<argument>...]
+# Blank lines and lines starting with # are ignored. Tags (none by default:
+# nothing may skip, and the console must show nothing of what
+# tests/vm/report.sh looks for):
+#   skip=whole          the test may skip as a whole (exit status 4)
+#   skip-case=GLOB[,GLOB...]  a kselftest case may report "ok N # SKIP TEXT"
+#                       when TEXT matches one of the shell globs
+#   allow=locked-fault  the series' "unexpected ... fault on locked memslot"
+#                       warning may show on the console during this test
+# A command cannot start with a word containing "=" (use env).
+#
+# load_test_list FILE appends each entry to the arrays TL_NAME, TL_LIMIT,
+# TL_TAGS (space-separated) and TL_CMD. Run it in the calling shell, not in
+# $(...): it dies naming the file and line of a malformed entry.
+TL_NAME=() TL_LIMIT=() TL_TAGS=() TL_CMD=()
+load_test_list() {
+	local file=$1 n=0 line name limit rest word tags
+	[ -f "$file" ] || die "no test list $file"
+	while IFS= read -r line || [ -n "$line" ]; do
+		n=$((n + 1))
+		read -r name limit rest <<<"$line"
+		case $name in '' | '#'*) continue ;; esac
+		case $limit in
+		'' | *[!0-9]* | 0) die "${file#"$TOP"/}:$n: '$name' needs a timeout in seconds" ;;
+		esac
+		case $name in *=*) die "${file#"$TOP"/}:$n: a test name cannot contain '='" ;; esac
+		tags=
+		while :; do
+			word=${rest%%[[:space:]]*}
+			case $word in
+			skip=whole | allow=locked-fault) ;;
+			skip-case=?*) ;;
+			*=*) die "${file#"$TOP"/}:$n: unknown tag '$word' (there are skip=whole, skip-case=GLOB[,GLOB...], allow=locked-fault)" ;;
+			*) break ;;
+			esac
+			tags="$tags${tags:+ }$word"
+			rest=${rest#"$word"}
+			rest=${rest#"${rest%%[![:space:]]*}"}
+		done
+		[ -n "$rest" ] || die "${file#"$TOP"/}:$n: '$name' has no command"
+		TL_NAME+=("$name")
+		TL_LIMIT+=("$limit")
+		TL_TAGS+=("$tags")
+		TL_CMD+=("$rest")
+	done <"$file"
 }

@@ -1,54 +1,82 @@
 #!/usr/bin/env bash
 # make check: host-side tests (tests/host/test_*.sh), then the guest tests in
-# the test VM. Ends with one line "N passed, N failed, N skipped" over all.
+# the test VM, on a CPU with FWB and on one without. Ends with one line
+# "N passed, N failed, N skipped" over all.
+#
+#   check.sh [--host | --vm] KERNEL_DIR [ROOTFS_DIR]
+#
+# --host runs the host tests only (make check-host), --vm the two test VM
+# boots only (make check-vm); ROOTFS_DIR is needed for the VM.
 set -uo pipefail
-. "$(dirname "$0")/../scripts/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
-KDIR=${1:?usage: check.sh KERNEL_DIR ROOTFS_DIR}
-ROOTFS=${2:?usage: check.sh KERNEL_DIR ROOTFS_DIR}
 passed=0 failed=0 skipped=0
+# The line every suite ends with (tests/host/lib.sh finish, report.sh).
+SUMMARY='^[^ ]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$'
 
-# Add the counts of a "... N passed, N failed[, N skipped]" line.
-tally() {
-	local line
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
-	if [ -z "$line" ]; then
+# Run one suite, show its output and add its counts, taken from its last
+# line, which must be its summary. A suite that ends otherwise (died before
+# its summary, or printed nothing) counts as one failure; so does one that
+# exits non-zero while its summary says 0 failed. Never both.
+run_suite() {
+	local out rc last n
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	last=$(tail -n 1 "$out")
+	rm -f "$out"
+	if ! grep -qE "$SUMMARY" <<<"$last"; then
+		echo "check: $* ended (exit $rc) without its summary line: counted as 1 failure"
 		failed=$((failed + 1))
 		return
 	fi
-	passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line")))
-	failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
-	if grep -q skipped <<<"$line"; then
-		skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")))
+	passed=$((passed + $(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$last")))
+	n=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$last")
+	failed=$((failed + n))
+	if grep -q skipped <<<"$last"; then
+		skipped=$((skipped + $(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$last")))
 	fi
-}
-
-# Run one suite, show its output, add its counts; a suite that fails
-# without saying so counts as one failure.
-run_suite() {
-	"$@" 2>&1 | tee "$out"
-	local rc=${PIPESTATUS[0]}
-	tally "$out"
-	if [ "$rc" -ne 0 ] && ! grep -qE '[1-9][0-9]* failed' "$out"; then
+	if [ "$rc" -ne 0 ] && [ "$n" -eq 0 ]; then
+		echo "check: $* exited $rc although its summary says 0 failed: counted as 1 failure"
 		failed=$((failed + 1))
 	fi
 }
 
-export KVMLOCK_KERNEL_DIR=$KDIR
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-for t in "$TOP"/tests/host/test_*.sh; do
-	[ -e "$t" ] || continue
-	echo "== host: ${t##*/}"
-	run_suite bash "$t"
-done
-echo "== guest: test VM"
-run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
-# QEMU's -cpu max has FWB, so the cache maintenance that locking defers
-# without it only runs on an older CPU: neoverse-n1 (no MTE either).
-echo "== guest: test VM without FWB (-cpu neoverse-n1)"
-VM_CPU=neoverse-n1 VM_MACHINE=virt,virtualization=on,gic-version=3 \
-	VM_TEST_LISTS="$TOP/tests/vm/nofwb-tests.list" VM_RUN_DIR="$BUILD/vm-nofwb" \
+host_suites() {
+	local t
+	export KVMLOCK_KERNEL_DIR=$KDIR
+	for t in "$TOP"/tests/host/test_*.sh; do
+		[ -e "$t" ] || continue
+		echo "== host: ${t##*/}"
+		run_suite bash "$t"
+	done
+}
+
+vm_suites() {
+	echo "== guest: test VM"
 	run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+	# QEMU's -cpu max has FWB, so the cache maintenance that locking defers
+	# without it only runs on an older CPU: neoverse-n1 (no MTE either).
+	echo "== guest: test VM without FWB (-cpu neoverse-n1)"
+	VM_CPU=neoverse-n1 VM_MACHINE=virt,virtualization=on,gic-version=3 \
+		VM_TEST_LISTS="$TOP/tests/vm/nofwb-tests.list" VM_RUN_DIR="$BUILD/vm-nofwb" \
+		run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
+}
+
+main() {
+	local parts="host vm"
+	case ${1:-} in
+	--host) parts=host; shift ;;
+	--vm) parts=vm; shift ;;
+	esac
+	KDIR=${1:?usage: check.sh [--host | --vm] KERNEL_DIR [ROOTFS_DIR]}
+	ROOTFS=${2:-}
+	[[ $parts != *vm* ]] || [ -n "$ROOTFS" ] || die "usage: check.sh [--vm] KERNEL_DIR ROOTFS_DIR"
+	[[ $parts != *host* ]] || host_suites
+	[[ $parts != *vm* ]] || vm_suites
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+}
+
+# Sourced (tests/host/test_check.sh): only the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

@@ -11,14 +11,17 @@ ROOTFS=${2:?usage: demo.sh KERNEL_DIR ROOTFS_DIR}
 echo "kernel series (newest first):"
 sed 's/^/  /' "$KDIR/series.log"
 status=0
+# A run directory of its own: a make check in this clone cannot remove it
+# between the run and the lines shown below.
+export VM_RUN_DIR=$BUILD/vm-demo
 "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" kvm_smoke_test aarch64/memslot_lock_test \
 	trace_events ||
 	status=$?
 echo "--- guest console: KVM"
-grep -aE 'kvm \[|KVMLOCK-BOOTED' "$BUILD/vm/console.log" | tr -d '\r' || true
+grep -aE 'kvm \[|KVMLOCK-BOOTED' "$VM_RUN_DIR/console.txt" || true
 # trace_events shows the kvm_memslot_* events of a VMM locking memory.
 for t in kvm_smoke_test aarch64_memslot_lock_test trace_events; do
 	echo "--- $t"
-	cat "$BUILD/vm/payload/results/$t.log"
+	cat "$VM_RUN_DIR/payload/results/$t.log"
 done
 exit $status

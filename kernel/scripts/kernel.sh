@@ -9,9 +9,15 @@
 #   kernel.sh reset             throw away build/linux
 #   kernel.sh bisect-check      build Image at every patch of the series
 #
-# VARIANT is "default" (kernel/config/kvmlock.config) or "debug" (plus
-# kernel/config/debug.config). Outputs are cached in $CACHE/kernel/<key>,
-# keyed by the Debian version, the series, the config and this script.
+# VARIANT "default" is kernel/config/kvmlock.config alone; any other VARIANT v
+# adds kernel/config/v.config (debug: lockdep and friends). Outputs are cached
+# in $CACHE/kernel/<key>, keyed by the Debian version, the toolchain, the
+# series, the config, the selftests built and the scripts (build_key).
+#
+# build/linux holds the series as commits. Every command that would rewrite
+# it, and every build (a cache hit too), first refuses when it holds work
+# that is not in kernel/patches: uncommitted changes, or commits made after
+# kernel.sh last applied or exported the series.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -30,48 +36,112 @@ JOBS=${JOBS:-$(nproc)}
 # ccache hits across clones: paths relative to $BUILD, directory not hashed.
 export CCACHE_BASEDIR=$BUILD CCACHE_NOHASHDIR=1
 
-series_patches() {
-	[ -f "$SERIES" ] || return 0
-	local p
-	while read -r p; do
+# The lists below are loaded by functions run in this shell, never inside
+# $(...) or <(...), where die would end only a subshell and the caller would
+# go on with a partial list.
+
+# SERIES_FILES: the patches of $SERIES, in order. Fails closed: no series
+# file, a line naming a missing patch, or a patch the series does not name.
+load_series() {
+	local p f listed
+	SERIES_FILES=()
+	[ -f "$SERIES" ] || die "no series file ${SERIES#"$TOP"/}"
+	while read -r p || [ -n "$p" ]; do
 		case $p in '' | '#'*) continue ;; esac
 		[ -f "$PATCHES/$p" ] || die "${SERIES#"$TOP"/} names $p, which does not exist"
-		echo "$PATCHES/$p"
+		SERIES_FILES+=("$PATCHES/$p")
 	done <"$SERIES"
+	for f in "$PATCHES"/*.patch; do
+		[ -e "$f" ] || continue
+		listed=0
+		for p in "${SERIES_FILES[@]}"; do [ "$p" != "$f" ] || listed=1; done
+		[ "$listed" = 1 ] || die "${f#"$TOP"/} is not in ${SERIES#"$TOP"/}"
+	done
 }
 
-config_fragments() {
-	echo "$CONFIG_DIR/kvmlock.config"
-	case $1 in
-	default) ;;
-	debug) echo "$CONFIG_DIR/debug.config" ;;
-	*) die "unknown kernel variant '$1' (default or debug)" ;;
+# The variants there are: default and one per fragment besides kvmlock.config.
+variants() {
+	local f names=(default)
+	for f in "$CONFIG_DIR"/*.config; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		[ "$f" = kvmlock.config ] || names+=("${f%.config}")
+	done
+	echo "${names[*]}"
+}
+
+# FRAGMENTS: the config fragments of variant $1, or die naming the variants.
+load_variant() {
+	local v=$1
+	[ -f "$CONFIG_DIR/kvmlock.config" ] || die "no ${CONFIG_DIR#"$TOP"/}/kvmlock.config"
+	FRAGMENTS=("$CONFIG_DIR/kvmlock.config")
+	case $v in
+	default) return 0 ;;
+	kvmlock | *[!A-Za-z0-9_-]* | '') ;;
+	*)
+		if [ -f "$CONFIG_DIR/$v.config" ]; then
+			FRAGMENTS+=("$CONFIG_DIR/$v.config")
+			return 0
+		fi
+		;;
 	esac
+	die "unknown kernel variant '$v' (there are: $(variants))"
+}
+
+# SELFTESTS: the upstream KVM selftests that $SELFTEST_LIST runs: the paths
+# (under tools/testing/selftests/kvm) of its selftests/<path> commands.
+load_selftests() {
+	local i cmd
+	SELFTESTS=()
+	load_test_list "$SELFTEST_LIST"
+	for i in "${!TL_CMD[@]}"; do
+		cmd=${TL_CMD[i]%%[[:space:]]*}
+		case $cmd in
+		selftests/?*) SELFTESTS+=("${cmd#selftests/}") ;;
+		*) die "${SELFTEST_LIST#"$TOP"/}: ${TL_NAME[i]}: the command must be selftests/<path>" ;;
+		esac
+	done
+}
+
+# OWN: our guest programs built with the kernel (none with KVMLOCK_OWN_SELFTESTS=0).
+load_own() {
+	local f
+	OWN=()
+	[ "$BUILD_OWN_SELFTESTS" != 0 ] || return 0
+	for f in "$OWN_SELFTESTS"/*.[ch]; do
+		[ -e "$f" ] && OWN+=("$f")
+	done
+	return 0
+}
+
+# The toolchain shapes Image and its BTF: its versions are in the key.
+load_toolchain() {
+	local gcc pahole
+	gcc=$("${CROSS}gcc" --version) || die "${CROSS}gcc does not run (run: make deps)"
+	pahole=$(pahole --version) || die "pahole does not run (run: make deps)"
+	TOOLCHAIN="${gcc%%$'\n'*}, pahole $pahole"
 }
 
 series_key() {
-	local files
-	mapfile -t files < <(series_patches)
 	{
-		debian_kernel_version
-		hash_files "$SERIES" "${files[@]}" 2>/dev/null || true
+		echo "$KVER"
+		hash_files "$SERIES" "${SERIES_FILES[@]}"
 	} | sha256sum | cut -c1-16
 }
 
+# What a build is made of: the variant and its fragments, the Debian version,
+# the toolchain, the series, the selftests built (names: their timeouts and
+# arguments do not change the build) and the scripts that build them.
 build_key() {
-	local variant=$1 frags files own
-	mapfile -t frags < <(config_fragments "$variant")
-	mapfile -t files < <(series_patches)
-	own=("$OWN_SELFTESTS"/*.[ch])
-	[ "$BUILD_OWN_SELFTESTS" != 0 ] || own=()
+	local variant=$1
 	{
 		echo "$variant"
 		[ "$BUILD_OWN_SELFTESTS" != 0 ] || echo "without our own selftests"
-		debian_kernel_version
-		hash_files "$TOP/kernel/scripts/kernel.sh" "$SELFTEST_LIST" "${own[@]}" \
-			"${frags[@]}" "${files[@]}"
-		[ -f "$SERIES" ] && cat "$SERIES"
-		true
+		echo "$KVER"
+		echo "$TOOLCHAIN"
+		printf 'selftest %s\n' "${SELFTESTS[@]}"
+		hash_files "$TOP/kernel/scripts/kernel.sh" "$TOP/scripts/lib.sh" "${OWN[@]}" \
+			"${FRAGMENTS[@]}" "$SERIES" "${SERIES_FILES[@]}"
 	} | sha256sum | cut -c1-16
 }
 
@@ -80,12 +150,33 @@ tree_git() {
 		-c user.email="kvmlock@localhost" "$@"
 }
 
+state() { cat "$TREE/.git/kvmlock-$1" 2>/dev/null || true; }
+
+# Die when $TREE holds work that exists nowhere else: uncommitted changes
+# (untracked files included), or commits after the last series kernel.sh
+# applied or exported (HEAD is neither the base nor that commit). $1 says
+# what was about to happen.
+refuse_tree_work() {
+	local doing=$1 dirty head base
+	[ -e "$TREE" ] || return 0
+	[ -d "$TREE/.git" ] || die "$TREE is not a git tree: move it away, or 'make kernel-reset' to discard it"
+	dirty=$(tree_git status --porcelain) || die "cannot read the state of $TREE"
+	if [ -n "$dirty" ]; then
+		die "$TREE has uncommitted changes, which kernel/patches does not have; refusing to $doing. Commit them and run 'make kernel-export', or run 'make kernel-reset' to discard them"
+	fi
+	head=$(tree_git rev-parse -q --verify HEAD) || die "$TREE has no HEAD: 'make kernel-reset' to discard it"
+	base=$(tree_git rev-parse -q --verify kvmlock-base) ||
+		die "$TREE has no kvmlock-base tag: 'make kernel-reset' to discard it"
+	if [ "$head" != "$base" ] && [ "$head" != "$(state head)" ]; then
+		die "$TREE has commits that are not in kernel/patches; refusing to $doing. Run 'make kernel-export' first, or 'make kernel-reset' to discard them"
+	fi
+}
+
 # Extract the tarball into $TREE and make it a git repo with one base commit.
 extract_base() {
-	local version
-	version=$(debian_kernel_version)
+	refuse_tree_work "replace it with Debian $KSRC_PKG $KVER"
 	[ -f "$KSRC_TARBALL" ] || die "$KSRC_TARBALL missing (run: make deps)"
-	note "extracting $KSRC_PKG $version into $TREE"
+	note "extracting $KSRC_PKG $KVER into $TREE"
 	rm -rf "$TREE" "$TREE.tmp"
 	mkdir -p "$TREE.tmp"
 	tar -xf "$KSRC_TARBALL" -C "$TREE.tmp" --strip-components=1
@@ -94,8 +185,9 @@ extract_base() {
 	sed -i '/^# Debian packaging: ignore everything at the top level/,$d' \
 		"$TREE.tmp/.gitignore"
 	sed -i '${/^#$/d}' "$TREE.tmp/.gitignore"
-	grep -qx '/\*' "$TREE.tmp/.gitignore" &&
+	if grep -qx '/\*' "$TREE.tmp/.gitignore"; then
 		die "could not drop the top-level ignore block from .gitignore"
+	fi
 	mv "$TREE.tmp" "$TREE"
 	git -C "$TREE" init -q
 	# Fast zlib: the base commit stores ~80k files and is never sent anywhere.
@@ -104,50 +196,44 @@ extract_base() {
 	# --force: Debian's .gitignore ignores ".*" without upstream's
 	# exceptions, which would leave out every .gitignore, .mailmap, ...
 	tree_git add -A --force
-	tree_git commit -q -m "Debian $KSRC_PKG $version" \
+	tree_git commit -q -m "Debian $KSRC_PKG $KVER" \
 		-m "Base for the kvmlock series: the unmodified source of Debian's
-$KSRC_PKG package, version $version, with the Debian block at the
+$KSRC_PKG package, version $KVER, with the Debian block at the
 end of .gitignore that ignores every top-level path removed."
 	tree_git tag -f kvmlock-base >/dev/null
-	echo "$version" >"$TREE/.git/kvmlock-debian-version"
+	echo "$KVER" >"$TREE/.git/kvmlock-debian-version"
 }
 
-state() { cat "$TREE/.git/kvmlock-$1" 2>/dev/null || true; }
-
-# Bring $TREE to base + kernel/patches, refusing to throw away work.
+# Bring $TREE to base + the series, refusing to throw away work.
 prepare_tree() {
-	local version want head p
-	version=$(debian_kernel_version)
-	if [ ! -d "$TREE/.git" ] || [ "$(state debian-version)" != "$version" ]; then
+	local want head p
+	if [ ! -e "$TREE" ]; then
+		extract_base
+	elif [ "$(state debian-version)" != "$KVER" ]; then
+		refuse_tree_work "replace it with Debian $KSRC_PKG $KVER (the tree has ${KSRC_PKG} $(state debian-version))"
+		note "Debian $KSRC_PKG is now $KVER (the tree has $(state debian-version))"
 		extract_base
 	fi
+	refuse_tree_work "rebuild it from ${SERIES#"$TOP"/}"
 	want=$(series_key)
 	head=$(tree_git rev-parse HEAD)
 	if [ "$(state series)" = "$want" ] && [ "$(state head)" = "$head" ]; then
 		return 0
 	fi
-	if [ -n "$(tree_git status --porcelain)" ]; then
-		die "$TREE has uncommitted changes: commit them and run 'make kernel-export', or 'make kernel-reset' to discard"
-	fi
-	if [ "$head" != "$(tree_git rev-parse kvmlock-base)" ] &&
-		[ "$head" != "$(state head)" ]; then
-		die "$TREE has commits that are not in kernel/patches: run 'make kernel-export' first, or 'make kernel-reset' to discard them"
-	fi
 	tree_git reset -q --hard kvmlock-base
-	while read -r p; do
+	for p in "${SERIES_FILES[@]}"; do
 		if ! tree_git am -q --keep-cr "$p" >/dev/null 2>&1; then
 			tree_git am --abort >/dev/null 2>&1 || true
 			tree_git reset -q --hard kvmlock-base
 			rm -f "$TREE/.git/kvmlock-series" "$TREE/.git/kvmlock-head"
 			die "patch does not apply: ${p#"$TOP"/}"
 		fi
-	done < <(series_patches)
+	done
 	echo "$want" >"$TREE/.git/kvmlock-series"
 	tree_git rev-parse HEAD >"$TREE/.git/kvmlock-head"
 }
 
 export_series() {
-	local version
 	[ -d "$TREE/.git" ] || die "no kernel tree at $TREE (run: make kernel)"
 	if [ -n "$(tree_git status --porcelain)" ]; then
 		die "$TREE has uncommitted changes: commit them first"
@@ -159,10 +245,10 @@ export_series() {
 	tree_git format-patch -q --no-numbered --zero-commit --no-signature -o "$PATCHES" \
 		kvmlock-base..HEAD
 	(cd "$PATCHES" && ls -1 -- *.patch 2>/dev/null || true) >"$SERIES"
-	version=$(debian_kernel_version)
-	echo "$(series_key)" >"$TREE/.git/kvmlock-series"
+	load_series
+	series_key >"$TREE/.git/kvmlock-series"
 	tree_git rev-parse HEAD >"$TREE/.git/kvmlock-head"
-	note "exported $(wc -l <"$SERIES") patch(es) against Debian $KSRC_PKG $version"
+	note "exported ${#SERIES_FILES[@]} patch(es) against Debian $KSRC_PKG $(state debian-version)"
 }
 
 kmake() {
@@ -172,10 +258,9 @@ kmake() {
 
 # allnoconfig + fragments, then fail naming every option that did not stick.
 configure() {
-	local out=$1 variant=$2 frags merged missing=() line sym val
-	mapfile -t frags < <(config_fragments "$variant")
+	local out=$1 merged missing=() line sym val
 	merged=$out/kvmlock-fragment.config
-	cat "${frags[@]}" >"$merged"
+	cat "${FRAGMENTS[@]}" >"$merged"
 	KCONFIG_ALLCONFIG=$merged kmake "$out" -s allnoconfig
 	while read -r line; do
 		case $line in
@@ -187,7 +272,7 @@ configure() {
 		"# CONFIG_"*" is not set")
 			sym=${line#\# }
 			sym=${sym%% *}
-			grep -q "^$sym=" "$out/.config" && missing+=("$line")
+			if grep -q "^$sym=" "$out/.config"; then missing+=("$line"); fi
 			;;
 		esac
 	done <"$merged"
@@ -196,10 +281,6 @@ configure() {
 		printf '  %s\n' "${missing[@]}" >&2
 		exit 1
 	fi
-}
-
-selftest_names() {
-	awk '!/^[[:space:]]*(#|$)/ { print $1 }' "$SELFTEST_LIST"
 }
 
 # Build KVM selftests NAME... of the tree (static) into OUT/kselftest/kvm,
@@ -215,11 +296,10 @@ make_selftests() {
 }
 
 build_selftests() {
-	local out=$1 dest=$2 names=() n
-	mapfile -t names < <(selftest_names)
-	make_selftests "$out" "${names[@]}"
+	local out=$1 dest=$2 n
+	make_selftests "$out" "${SELFTESTS[@]}"
 	mkdir -p "$dest/selftests"
-	for n in "${names[@]}"; do
+	for n in "${SELFTESTS[@]}"; do
 		mkdir -p "$dest/selftests/$(dirname "$n")"
 		cp "$out/kselftest/kvm/$n" "$dest/selftests/$n"
 	done
@@ -230,9 +310,10 @@ build_selftests() {
 build_own_selftests() {
 	local out=$1 dest=$2 kst=$TREE/tools/testing/selftests src libs
 	mapfile -t libs < <(find "$out/kselftest/kvm/lib" -name '*.o' | sort)
+	[ ${#libs[@]} -gt 0 ] || die "no KVM selftest library objects in $out/kselftest/kvm/lib"
 	mkdir -p "$dest/kselftest"
-	for src in "$OWN_SELFTESTS"/*.c; do
-		[ -e "$src" ] || continue
+	for src in "${OWN[@]}"; do
+		case $src in *.c) ;; *) continue ;; esac
 		ccache "${CROSS}gcc" -std=gnu99 -O2 -g -Wall -Wextra -Werror \
 			-Wno-unused-parameter -U_FORTIFY_SOURCE -fno-stack-protector \
 			-fno-PIE -no-pie -static \
@@ -244,32 +325,38 @@ build_own_selftests() {
 	done
 }
 
-configure_only() {
+cmd_config() {
 	prepare_tree
 	mkdir -p "$BUILD/kernel-$1"
-	configure "$BUILD/kernel-$1" "$1"
+	configure "$BUILD/kernel-$1"
 }
 
-do_build() {
-	local variant=$1 key dest out tmp
-	key=$(build_key "$variant")
-	dest=$CACHE/kernel/$key
+# Under the lock of this key in the cache: build into $dest.tmp.PID, which
+# is removed whatever happens, and move it to $dest when complete.
+build_into_cache() {
+	local variant=$1 key=$2 dest=$3 out tmp
 	if [ -f "$dest/done" ]; then
-		echo "$dest"
+		echo "$dest" >&3
 		return 0
 	fi
-	# Only the result goes to stdout; build chatter goes to stderr.
-	exec 3>&1 1>&2
+	# The lock is ours: any other part-built directory of this key is left
+	# over from a build that was killed.
+	rm -rf "$dest".tmp.*
+	tmp=$dest.tmp.$BASHPID
+	# (Expanded now: the trap runs after this function's locals are gone.)
+	# shellcheck disable=SC2064
+	trap "rm -rf $(printf %q "$tmp")" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
 	prepare_tree
 	out=$BUILD/kernel-$variant
 	mkdir -p "$out" "$CCACHE_DIR"
 	export KBUILD_BUILD_USER=kvmlock KBUILD_BUILD_HOST=kvmlock
-	configure "$out" "$variant"
+	configure "$out"
 	note "building arm64 Image ($variant, key $key)"
 	kmake "$out" -s Image
 	kmake "$out" -s headers_install INSTALL_HDR_PATH="$out/uapi"
-	tmp=$dest.tmp.$$
-	rm -rf "$tmp"
 	mkdir -p "$tmp"
 	build_selftests "$out" "$tmp"
 	[ "$BUILD_OWN_SELFTESTS" = 0 ] || build_own_selftests "$out" "$tmp"
@@ -282,21 +369,41 @@ do_build() {
 	echo "$dest" >&3
 }
 
+# Under the tree lock: refuse work in the tree first, a cache hit or not,
+# since neither would test it. Only the result goes to stdout.
+cmd_build() {
+	local variant=$1 key dest
+	refuse_tree_work "build from ${SERIES#"$TOP"/}"
+	key=$(build_key "$variant")
+	dest=$CACHE/kernel/$key
+	exec 3>&1 1>&2
+	if [ -f "$dest/done" ]; then
+		echo "$dest" >&3
+		return 0
+	fi
+	mkdir -p "$CACHE/kernel"
+	with_lock "kernel-$key" build_into_cache "$variant" "$key" "$dest"
+}
+
 # Every patch must build on its own: build Image at each commit of the series
 # (in a separate output directory), and the KVM selftests a commit changes,
-# then return the tree to its branch.
-bisect_check() {
+# then return the tree to its branch, also when interrupted.
+cmd_bisect_check() {
 	local out=$BUILD/kernel-bisect commits c n=0 branch tests
 	prepare_tree
 	mapfile -t commits < <(tree_git rev-list --reverse kvmlock-base..HEAD)
 	branch=$(tree_git symbolic-ref -q --short HEAD || tree_git rev-parse HEAD)
+	# shellcheck disable=SC2064 # expanded now: the trap outlives the locals
+	trap "tree_git checkout -q $(printf %q "$branch") || note 'could not check out $branch again in $TREE'" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
 	mkdir -p "$out"
-	configure "$out" default
+	configure "$out"
 	for c in "${commits[@]}"; do
 		n=$((n + 1))
 		tree_git checkout -q "$c"
 		if ! kmake "$out" -s Image; then
-			tree_git checkout -q "$branch"
 			die "patch $n does not build: $(tree_git log -1 --format=%s "$c")"
 		fi
 		mapfile -t tests < <(tree_git diff --name-only "$c^" "$c" -- \
@@ -306,23 +413,48 @@ bisect_check() {
 		if [ ${#tests[@]} -gt 0 ] &&
 			! { kmake "$out" -s headers_install INSTALL_HDR_PATH="$out/uapi" &&
 				make_selftests "$out" "${tests[@]}"; }; then
-			tree_git checkout -q "$branch"
 			die "patch $n: selftest ${tests[*]} does not build: $(tree_git log -1 --format=%s "$c")"
 		fi
 		note "patch $n builds${tests[*]:+ (and ${tests[*]})}: $(tree_git log -1 --format=%s "$c")"
 	done
-	tree_git checkout -q "$branch"
 	note "all ${#commits[@]} patches build on their own"
 }
 
+cmd_reset() {
+	rm -rf "$TREE" "$TREE.tmp" "$BUILD"/kernel-*
+}
+
+# The tree (and the build directories beside it) belong to this clone.
+with_tree() {
+	with_lock_file "$BUILD/.kernel-tree.lock" "another kernel.sh on $TREE" "$@"
+}
+
 cmd=${1:-build}
+variant=${2:-default}
+[ "$cmd" != bisect-check ] || variant=default
+# Everything a command needs is loaded and checked here, in this shell,
+# before anything is built, cached or changed.
 case $cmd in
-build) with_lock kernel do_build "${2:-default}" ;;
-tree) with_lock kernel prepare_tree ;;
-config) with_lock kernel configure_only "${2:-default}" ;;
-export) with_lock kernel export_series ;;
-key) build_key "${2:-default}" ;;
-reset) rm -rf "$TREE" "$BUILD"/kernel-* ;;
-bisect-check) with_lock kernel bisect_check ;;
+build | key | config | tree | bisect-check | export) KVER=$(debian_kernel_version) ;;
+esac
+case $cmd in
+build | key | config | tree | bisect-check) load_series ;;
+esac
+case $cmd in
+build | key | config | bisect-check)
+	load_variant "$variant"
+	load_selftests
+	load_own
+	;;
+esac
+case $cmd in build | key) load_toolchain ;; esac
+case $cmd in
+build) with_tree cmd_build "$variant" ;;
+tree) with_tree prepare_tree ;;
+config) with_tree cmd_config "$variant" ;;
+export) with_tree export_series ;;
+key) build_key "$variant" ;;
+reset) with_tree cmd_reset ;;
+bisect-check) with_tree cmd_bisect_check ;;
 *) die "unknown command '$cmd'" ;;
 esac

@@ -59,9 +59,9 @@ run_kernel() { # name, kernel dir[, list, results]
 		note "$1 kernel: figures from $saved"
 	else
 		note "benchmarking the $1 kernel: $(head -n 1 "$2/series.log")"
-		VM_TEST_LISTS=$list "$TOP/tests/vm/run.sh" "$2" "$ROOTFS" >&2
+		VM_TEST_LISTS=$list VM_RUN_DIR=$OUT/vm "$TOP/tests/vm/run.sh" "$2" "$ROOTFS" >&2
 		mkdir -p "$CACHE/bench"
-		for r in $results; do cat "$BUILD/vm/payload/results/$r.log"; done >"$saved.tmp"
+		for r in $results; do cat "$OUT/vm/payload/results/$r.log"; done >"$saved.tmp"
 		mv "$saved.tmp" "$saved"
 	fi
 	cp "$saved" "$OUT/$1.log"

@@ -6,20 +6,27 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
+. "$(dirname "$0")/lib.sh"
+
 version=$(debian_kernel_version)
 tools=$CACHE/checkpatch/$version
-if [ ! -f "$tools/scripts/checkpatch.pl" ]; then
-	mkdir -p "$tools.tmp"
-	tar -xJf "$KSRC_TARBALL" -C "$tools.tmp" --strip-components=1 \
+# Under a lock and in a directory of its own: two first runs at once (two
+# clones) must not extract into each other.
+extract_checkpatch() {
+	local part=$tools.tmp.$BASHPID
+	[ -f "$tools/scripts/checkpatch.pl" ] && return 0
+	trap 'rm -rf "$part"' EXIT
+	mkdir -p "$part"
+	tar -xJf "$KSRC_TARBALL" -C "$part" --strip-components=1 \
 		linux-source-6.1/scripts/checkpatch.pl \
 		linux-source-6.1/scripts/spelling.txt \
 		linux-source-6.1/scripts/const_structs.checkpatch ||
 		die "cannot extract checkpatch.pl from $KSRC_TARBALL"
 	rm -rf "$tools"
-	mv "$tools.tmp" "$tools"
-fi
+	mv "$part" "$tools"
+}
+with_lock checkpatch extract_checkpatch || exit 1
 accepted=$TOP/kernel/checkpatch-accepted.txt
-passed=0 failed=0
 
 # Is "<patch> <complaint>" accepted? Lines: <patch glob>|<complaint line>
 is_accepted() {
@@ -43,13 +50,9 @@ while read -r name; do
 		is_accepted "$name" "$complaint" || bad+=("$line")
 	done <<<"$out"
 	if [ ${#bad[@]} -eq 0 ]; then
-		passed=$((passed + 1))
-		echo "ok - $name"
+		ok "$name"
 	else
-		failed=$((failed + 1))
-		echo "not ok - $name"
-		printf "#   %s\n" "${bad[@]:0:10}"
+		not_ok "$name" "$(printf "%s\n" "${bad[@]:0:10}")"
 	fi
 done <"$TOP/kernel/patches/series"
-echo "checkpatch: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish checkpatch

@@ -1,58 +1,97 @@
 #!/usr/bin/env bash
 # Host tests of kernel/scripts/kernel.sh on a real extraction of Debian's
-# linux-source-6.1, in a tree of its own (build/host-test/linux):
+# linux-source-6.1, in a tree of its own (build/host-test/linux) and a cache
+# of its own (build/host-test/cache):
 #  - a series round-trips: commit in the tree, export, re-apply, export again
 #    gives byte-identical patches;
 #  - a patch that does not apply stops the tree and is named;
-#  - uncommitted work in the tree is never thrown away;
-#  - a config fragment option that cannot be set stops and is named.
+#  - work in the tree (uncommitted changes, unexported commits) is refused,
+#    never built, never thrown away: with the series unchanged, on a cache
+#    hit, and when the Debian version changes;
+#  - a config fragment option that cannot be set stops and is named;
+#  - a build fills the cache and a failed one leaves nothing there; an
+#    interrupted bisect-check puts the tree back on its branch.
+# No kernel is compiled: make is a stand-in (below) everywhere except for
+# the configuration test, which runs the real allnoconfig.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 KSH=$TOP/kernel/scripts/kernel.sh
 WORK=$BUILD/host-test
-export BUILD=$WORK
+export BUILD=$WORK KVMLOCK_CACHE=$WORK/cache
 TREE=$WORK/linux
-passed=0 failed=0
+cache=$KVMLOCK_CACHE/kernel
+. "$(dirname "$0")/lib.sh"
+unset KVMLOCK_PATCHES KVMLOCK_CONFIG_DIR KVMLOCK_OWN_SELFTESTS
 
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
+# A stand-in for make that builds nothing: allnoconfig writes the fragment's
+# options to .config, Image and headers_install write placeholders, KVM
+# selftest targets become empty files. FAKE_MAKE=fail-selftests fails the
+# selftests; FAKE_MAKE=term-on-image sends SIGTERM to its caller on Image.
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/make" <<'EOF'
+#!/usr/bin/env bash
+out= hdr= targets=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-C) shift ;;
+	O=* | OUTPUT=*) out=${1#*=} ;;
+	INSTALL_HDR_PATH=*) hdr=${1#*=} ;;
+	-* | *=*) ;;
+	*) targets+=("$1") ;;
+	esac
+	shift
+done
+echo "${targets[*]}" >>"${FAKE_MAKE_LOG:-/dev/null}"
+for t in "${targets[@]}"; do
+	case $t in
+	allnoconfig) grep '^CONFIG_' "$KCONFIG_ALLCONFIG" >"$out/.config" ;;
+	Image)
+		if [ "${FAKE_MAKE:-}" = term-on-image ]; then
+			kill -TERM "$PPID"
+			exit 2
+		fi
+		mkdir -p "$out/arch/arm64/boot"
+		echo image >"$out/arch/arm64/boot/Image"
+		echo map >"$out/System.map"
+		;;
+	headers_install) mkdir -p "$hdr/include/linux" && : >"$hdr/include/linux/kvm.h" ;;
+	/*)
+		[ "${FAKE_MAKE:-}" != fail-selftests ] || exit 2
+		mkdir -p "$(dirname "$t")" && : >"$t"
+		;;
+	*) echo "fake make: unexpected target $t" >&2; exit 2 ;;
+	esac
+done
+EOF
+chmod +x "$tmp/bin/make"
+printf '#!/bin/sh\necho "host test: ccache must not run here" >&2\nexit 99\n' >"$tmp/bin/ccache"
+chmod +x "$tmp/bin/ccache"
+real_path=$PATH
+export PATH=$tmp/bin:$PATH
 
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $1"
-	[ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"
-}
-
-# expect_fail NAME PATTERN CMD...: CMD exits non-zero and says PATTERN.
-expect_fail() {
-	local name=$1 pattern=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne 0 ] && grep -qE -- "$pattern" <<<"$out"; then
-		ok "$name"
-	else
-		not_ok "$name (exit $rc, wanted a failure saying '$pattern')" "$out"
-	fi
-}
-
-mkdir -p "$WORK"
+# A tree left dirty or with commits by an interrupted earlier run would make
+# every case below refuse: start from its base, as kernel.sh left it.
+if [ -d "$TREE/.git" ]; then
+	git -C "$TREE" am --abort >/dev/null 2>&1
+	git -C "$TREE" checkout -q -f master 2>/dev/null || git -C "$TREE" checkout -q -f main 2>/dev/null
+	git -C "$TREE" reset -q --hard kvmlock-base && git -C "$TREE" clean -qfd
+fi
+rm -rf "$WORK/patches" "$WORK/patches2" "$KVMLOCK_CACHE" "$WORK"/kernel-*
 patches=$WORK/patches
-rm -rf "$patches" "$WORK/patches2"
 mkdir -p "$patches"
 : >"$patches/series"
+ksh() { KVMLOCK_PATCHES=$patches "$KSH" "$@"; }
 
 # An empty series gives the bare base tree.
-if out=$(KVMLOCK_PATCHES=$patches "$KSH" tree 2>&1) &&
+if out=$(ksh tree 2>&1) &&
 	[ "$(git -C "$TREE" rev-parse HEAD)" = "$(git -C "$TREE" rev-parse kvmlock-base)" ] &&
 	git -C "$TREE" log -1 --format=%s | grep -q "^Debian linux-source-6.1 $(debian_kernel_version)$"; then
 	ok "empty series: tree is the base commit naming the Debian version"
 else
 	not_ok "empty series: tree is the base commit naming the Debian version" "$out"
 fi
+branch=$(git -C "$TREE" symbolic-ref --short HEAD)
 
 # The Debian .gitignore block that hides new top-level files is gone.
 mkdir -p "$TREE/kvmlock-probe"
@@ -72,52 +111,130 @@ else
 	not_ok "the base commit holds the tarball's dot files"
 fi
 
-# Uncommitted work is refused, not discarded.
+# Round trip: a commit in the tree, exported, re-applied and re-exported.
+printf '# kvmlock host test\n' >"$TREE/kvmlock-test.txt"
+git -C "$TREE" add kvmlock-test.txt
+git -C "$TREE" -c user.name=Test -c user.email=test@localhost \
+	commit -q -m "test: add a file" -m "Round-trip test of kernel.sh."
+ksh export >/dev/null 2>&1
+first=$(cat "$patches"/*.patch 2>/dev/null)
+expect "export writes the patch and the series file" \
+	"0001-test-add-a-file.patch" "$(cat "$patches/series")"
+# Back to the bare base, as after a fresh extraction (which costs a minute).
+git -C "$TREE" reset -q --hard kvmlock-base
+if out=$(ksh tree 2>&1) &&
+	[ -f "$TREE/kvmlock-test.txt" ] &&
+	ksh export >/dev/null 2>&1 &&
+	[ "$(cat "$patches"/*.patch)" = "$first" ]; then
+	ok "the base tree re-applies the series and re-exports it identically"
+else
+	not_ok "the base tree re-applies the series and re-exports it identically" "$out"
+fi
+head=$(git -C "$TREE" rev-parse HEAD)
+
+# A cache entry for the tree's series as it is, so that builds below hit.
+key=$(KVMLOCK_OWN_SELFTESTS=0 ksh key)
+mkdir -p "$cache/$key"
+touch "$cache/$key/done"
+expect "a clean tree: build is a cache hit" "$cache/$key" \
+	"$(KVMLOCK_OWN_SELFTESTS=0 ksh build 2>/dev/null)"
+
+# Uncommitted work, series unchanged: refused by tree and by build (a cache
+# hit, and a miss, which must not build the edit into the cache).
 echo "# local edit" >>"$TREE/Makefile"
-printf 'x\n' >"$patches/dummy"
-expect_fail "uncommitted changes in the tree are refused" "uncommitted changes" \
-	env KVMLOCK_PATCHES="$WORK/patches2" "$KSH" tree
+expect_fail "uncommitted edit, series unchanged: tree refuses" \
+	"uncommitted changes.*make kernel-export.*make kernel-reset" ksh tree
+expect_fail "uncommitted edit: build refuses although the cache has the series" \
+	"uncommitted changes" env KVMLOCK_OWN_SELFTESTS=0 KVMLOCK_PATCHES="$patches" "$KSH" build
+expect_fail "uncommitted edit: a build that would miss the cache refuses too" \
+	"uncommitted changes" ksh build
+expect "nothing was built into the cache" "$key" "$(ls "$cache")"
 if grep -q "# local edit" "$TREE/Makefile"; then
 	ok "the uncommitted edit is still there"
 else
 	not_ok "the uncommitted edit is still there"
 fi
 git -C "$TREE" checkout -q Makefile
-rm -f "$patches/dummy"
+echo new >"$TREE/kvmlock-untracked.txt"
+expect_fail "an untracked file counts as uncommitted work" "uncommitted changes" ksh tree
+rm -f "$TREE/kvmlock-untracked.txt"
 
-# Round trip: a commit in the tree, exported, re-applied and re-exported.
-printf '# kvmlock host test\n' >"$TREE/kvmlock-test.txt"
-git -C "$TREE" add kvmlock-test.txt
-git -C "$TREE" -c user.name=Test -c user.email=test@localhost \
-	commit -q -m "test: add a file" -m "Round-trip test of kernel.sh."
-KVMLOCK_PATCHES=$patches "$KSH" export >/dev/null 2>&1
-first=$(cat "$patches"/*.patch 2>/dev/null)
-if [ "$(cat "$patches/series")" = "0001-test-add-a-file.patch" ]; then
-	ok "export writes the patch and the series file"
-else
-	not_ok "export writes the patch and the series file" "$(ls "$patches")"
-fi
-# Back to the bare base, as after a fresh extraction (which costs a minute).
-git -C "$TREE" reset -q --hard kvmlock-base
-if out=$(KVMLOCK_PATCHES=$patches "$KSH" tree 2>&1) &&
-	[ -f "$TREE/kvmlock-test.txt" ] &&
-	KVMLOCK_PATCHES=$patches "$KSH" export >/dev/null 2>&1 &&
-	[ "$(cat "$patches"/*.patch)" = "$first" ]; then
-	ok "the base tree re-applies the series and re-exports it identically"
-else
-	not_ok "the base tree re-applies the series and re-exports it identically" "$out"
-fi
-
-# Commits that were not exported are refused.
+# Commits that were not exported: refused by tree, and by build on a hit.
 git -C "$TREE" -c user.name=Test -c user.email=test@localhost \
 	commit -q --allow-empty -m "test: unexported"
+expect_fail "unexported commits: tree refuses" \
+	"commits that are not in kernel/patches.*make kernel-export" ksh tree
+expect_fail "unexported commits: build refuses although the cache has the series" \
+	"commits that are not in kernel/patches" \
+	env KVMLOCK_OWN_SELFTESTS=0 KVMLOCK_PATCHES="$patches" "$KSH" build
 mkdir -p "$WORK/patches2"
 : >"$WORK/patches2/series"
-expect_fail "unexported commits in the tree are refused" "not in kernel/patches|not in .*patches" \
+expect_fail "unexported commits: refused for another series too" \
+	"commits that are not in kernel/patches" \
 	env KVMLOCK_PATCHES="$WORK/patches2" "$KSH" tree
+expect "the unexported commit is still there" "test: unexported" \
+	"$(git -C "$TREE" log -1 --format=%s)"
+
+# A new Debian version must not remove a tree holding work (which would be
+# re-extracted): the tree is left as it is, with how to keep the work.
+echo 6.1.0-older >"$TREE/.git/kvmlock-debian-version"
+expect_fail "Debian version changed, unexported commits: tree refuses" \
+	"commits that are not in kernel/patches.*refusing to replace it with Debian.*make kernel-export.*make kernel-reset" \
+	ksh tree
 git -C "$TREE" reset -q --hard HEAD~1
+echo "# local edit" >>"$TREE/Makefile"
+expect_fail "Debian version changed, uncommitted edit: build refuses" \
+	"uncommitted changes" ksh build
+if grep -q "# local edit" "$TREE/Makefile" && [ "$(git -C "$TREE" rev-parse HEAD)" = "$head" ]; then
+	ok "the tree with its work is still there"
+else
+	not_ok "the tree with its work is still there"
+fi
+git -C "$TREE" checkout -q Makefile
+debian_kernel_version >"$TREE/.git/kvmlock-debian-version"
+
+# A build fills the cache (Image, selftests of the list, the series log);
+# a failed one leaves no part-built directory behind.
+rm -rf "$cache"
+if dir=$(KVMLOCK_OWN_SELFTESTS=0 ksh build 2>"$tmp/err") &&
+	[ -f "$dir/done" ] && [ -f "$dir/Image" ] &&
+	[ -f "$dir/selftests/aarch64/memslot_lock_test" ] &&
+	grep -q "test: add a file" "$dir/series.log"; then
+	ok "a build fills its cache entry"
+else
+	not_ok "a build fills its cache entry" "$(cat "$tmp/err")"
+fi
+expect_fail "a build that fails in the selftests fails" "" \
+	env FAKE_MAKE=fail-selftests KVMLOCK_PATCHES="$patches" "$KSH" build debug
+expect "a failed build leaves nothing in the cache" "$(basename "${dir:-none}")" "$(ls "$cache")"
+mkdir -p "$cache/feedfeedfeedfeed.tmp.1"
+key=$(ksh key debug)
+mkdir -p "$cache/$key.tmp.99999"
+FAKE_MAKE=fail-selftests ksh build debug >/dev/null 2>&1
+expect "a build removes what a killed build of its key left" "" \
+	"$(cd "$cache" && ls -d "$key".tmp.* 2>/dev/null)"
+rm -rf "$cache/feedfeedfeedfeed.tmp.1"
+
+# bisect-check interrupted (SIGTERM while building a patch): the tree is
+# back on its branch, at the series, and accepted by the next command.
+FAKE_MAKE=term-on-image ksh bisect-check >/dev/null 2>&1
+if [ "$(git -C "$TREE" symbolic-ref -q --short HEAD)" = "$branch" ] &&
+	[ "$(git -C "$TREE" rev-parse HEAD)" = "$head" ] && ksh tree 2>/dev/null; then
+	ok "an interrupted bisect-check puts the tree back on its branch"
+else
+	not_ok "an interrupted bisect-check puts the tree back on its branch" \
+		"$(git -C "$TREE" status | head -3)"
+	git -C "$TREE" checkout -q "$branch"
+fi
+if out=$(ksh bisect-check 2>&1) && grep -q "all 1 patches build on their own" <<<"$out" &&
+	[ "$(git -C "$TREE" symbolic-ref -q --short HEAD)" = "$branch" ]; then
+	ok "bisect-check builds each patch and returns to the branch"
+else
+	not_ok "bisect-check builds each patch and returns to the branch" "$out"
+fi
 
 # A patch that does not apply stops the build and is named.
+mkdir -p "$WORK/patches2"
 cat >"$WORK/patches2/0001-broken.patch" <<'EOF'
 From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
 From: Test <test@localhost>
@@ -148,13 +265,14 @@ else
 	not_ok "a failed series leaves a clean tree"
 fi
 
-# A config option that cannot take effect stops the build and is named.
+# A config option that cannot take effect stops the build and is named
+# (the real make: kconfig only, no kernel is compiled).
 cfg=$WORK/config
 mkdir -p "$cfg"
 cp "$TOP/kernel/config/kvmlock.config" "$cfg/kvmlock.config"
 printf 'CONFIG_KVMLOCK_NO_SUCH_OPTION=y\n# CONFIG_SMP is not set\n' >>"$cfg/kvmlock.config"
 # (arm64 forces SMP on, so asking for it off cannot take effect either.)
-out=$(KVMLOCK_PATCHES=$patches KVMLOCK_CONFIG_DIR=$cfg "$KSH" config 2>&1)
+out=$(PATH=$real_path KVMLOCK_PATCHES=$patches KVMLOCK_CONFIG_DIR=$cfg "$KSH" config 2>&1)
 rc=$?
 want=$'  CONFIG_KVMLOCK_NO_SUCH_OPTION=y\n  # CONFIG_SMP is not set'
 if [ "$rc" -ne 0 ] && grep -q "did not take effect" <<<"$out" &&
@@ -163,6 +281,10 @@ if [ "$rc" -ne 0 ] && grep -q "did not take effect" <<<"$out" &&
 else
 	not_ok "exactly the fragment options that cannot be set are named (exit $rc)" "$out"
 fi
+# Every option of the real fragments takes effect (variants included).
+for v in default $(cd "$TOP/kernel/config" && ls -- *.config | sed -n 's/\.config$//p' | grep -vx kvmlock); do
+	check "every option of the $v variant's fragments takes effect" \
+		env PATH="$real_path" KVMLOCK_PATCHES="$patches" "$KSH" config "$v"
+done
 
-echo "kernel-script: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish kernel-script

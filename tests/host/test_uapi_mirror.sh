@@ -7,7 +7,7 @@ set -uo pipefail
 
 MIRROR=$TOP/include/kvmlock/uapi.h
 PATCHED=${KVMLOCK_KERNEL_DIR:?run from make check}/headers/include/linux/kvm.h
-passed=0 failed=0
+. "$(dirname "$0")/lib.sh"
 
 defines() {
 	sed -nE 's/^#define[[:space:]]+(KVM_(CAP_ARM_LOCK_USER_MEMORY_REGION|ARM_LOCK_[A-Z_]+|ARM_UNLOCK_[A-Z_]+))[[:space:]]+(.*)$/\1 \3/p' "$1" |
@@ -17,16 +17,13 @@ defines() {
 mirror=$(defines "$MIRROR")
 patched=$(defines "$PATCHED")
 if [ -n "$mirror" ] && [ "$(wc -l <<<"$mirror")" -eq 6 ] && [ "$mirror" = "$patched" ]; then
-	passed=$((passed + 1))
-	echo "ok - the mirror's 6 definitions equal the patched <linux/kvm.h>"
+	ok "the mirror's 6 definitions equal the patched <linux/kvm.h>"
 else
-	failed=$((failed + 1))
-	echo "not ok - the mirror's definitions differ from the patched <linux/kvm.h>"
-	diff <(echo "$mirror") <(echo "$patched") | sed 's/^/#   /'
+	not_ok "the mirror's definitions differ from the patched <linux/kvm.h>" \
+		"$(diff <(echo "$mirror") <(echo "$patched"))"
 fi
 
-src=$(mktemp --suffix=.c)
-trap 'rm -f "$src" "${src%.c}"' EXIT
+src=$tmp/mirror.c
 cat >"$src" <<'EOC'
 #include <stdio.h>
 #include "kvmlock/uapi.h"
@@ -38,13 +35,10 @@ int main(void)
 	return 0;
 }
 EOC
-if cc -std=gnu11 -Wall -Wextra -Werror -I"$TOP/include" -o "${src%.c}" "$src" &&
+if out=$(cc -std=gnu11 -Wall -Wextra -Werror -I"$TOP/include" -o "${src%.c}" "$src" 2>&1) &&
 	[ "$("${src%.c}")" = "1000 3 1" ]; then
-	passed=$((passed + 1))
-	echo "ok - the mirror compiles against the system headers and gives 1000 3 1"
+	ok "the mirror compiles against the system headers and gives 1000 3 1"
 else
-	failed=$((failed + 1))
-	echo "not ok - the mirror compiles against the system headers and gives 1000 3 1"
+	not_ok "the mirror compiles against the system headers and gives 1000 3 1" "$out"
 fi
-echo "uapi-mirror: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish uapi-mirror

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# tests/vm/run.sh end to end on the host: a stand-in for qemu-system-aarch64
+# runs the payload's guest runner (tests/vm/guest-run.sh) with the host's
+# sh, writing a console with \r\n line ends as the serial console does;
+# tests are host commands from a list in the common format. Checks:
+#  - list tags reach the verdicts (skip=whole, a skip that is not allowed);
+#  - the host watchdog stops a VM hung in a test, after that test's own
+#    timeout plus the slack, and the report names the test; a VM that never
+#    boots is stopped too;
+#  - a second run in the same run directory waits for the first (saying so)
+#    instead of deleting it;
+#  - malformed list entries stop the run before QEMU, naming file and line.
+set -uo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+RUN_SH=$TOP/tests/vm/run.sh
+mkdir -p "$tmp/bin" "$tmp/kdir/selftests" "$tmp/rootfs"
+: >"$tmp/kdir/Image"
+cat >"$tmp/bin/qemu-system-aarch64" <<'EOF'
+#!/usr/bin/env bash
+# Stand-in for QEMU: FAKE_QEMU=run (the guest runner on the payload),
+# hang (boots, begins the first test, never ends), noboot (never boots).
+console='' payload=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	-serial) console=${2#file:}; shift ;;
+	-fsdev) case $2 in *id=payload,*) payload=${2#*path=}; payload=${payload%%,*} ;; esac; shift ;;
+	esac
+	shift
+done
+case ${FAKE_QEMU:-run} in
+run) KVMLOCK_PAYLOAD=$payload sh "$payload/guest-run.sh" 2>&1 | sed -u 's/$/\r/' >"$console" ;;
+hang)
+	printf 'KVMLOCK-BOOTED uptime=0.5\r\nKVMLOCK-TEST-BEGIN %s\r\n' \
+		"$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)" >"$console"
+	exec sleep 617
+	;;
+noboot)
+	printf '[    0.000000] Booting Linux\r\n' >"$console"
+	exec sleep 617
+	;;
+esac
+EOF
+chmod +x "$tmp/bin/qemu-system-aarch64"
+export PATH=$tmp/bin:$PATH VM_RUN_DIR=$tmp/vm VM_WATCHDOG_POLL=0.2
+
+cat >"$tmp/host.list" <<'EOF'
+# name timeout [tags] command
+says_hello 10 echo hello
+may_skip 10 skip=whole sh -c 'echo "1..0 # SKIP not here"; exit 4'
+must_not_skip 10 sh -c 'echo "1..0 # SKIP not here either"; exit 4'
+EOF
+run() { VM_TEST_LISTS="$1" "$RUN_SH" "$tmp/kdir" "$tmp/rootfs" "${@:2}" 2>&1; }
+
+out=$(run "$tmp/host.list")
+rc=$?
+expect "a run: verdicts from the list's tags, summary, exit status" \
+	"PASS says_hello
+SKIP may_skip 1..0 # SKIP not here
+FAIL must_not_skip skipped (exit 4), which its list entry does not allow: 1..0 # SKIP not here either
+vm: 1 passed, 1 failed, 1 skipped
+rc=1" "$(grep -E '^(PASS|SKIP|FAIL|vm:)' <<<"$out" | sed -E 's/ +[0-9.]+s( +|$)/ /; s/ +/ /g; s/ $//'; echo "rc=$rc")"
+expect "tests.meta keeps the tags, the guest's tests.list the commands" \
+	"may_skip 10 skip=whole
+may_skip 10 sh -c 'echo \"1..0 # SKIP not here\"; exit 4'" \
+	"$(grep -h '^may_skip' "$tmp/vm/tests.meta" "$tmp/vm/payload/tests.list")"
+out=$(run "$tmp/host.list" 'says_*')
+expect "patterns select tests" "PASS says_hello|vm: 1 passed, 0 failed, 0 skipped" \
+	"$(grep -E '^(PASS|SKIP|FAIL|vm:)' <<<"$out" | sed -E 's/ +[0-9.]+s$//; s/ +/ /g' | paste -sd'|')"
+
+# A VM hung in a test: stopped after its timeout (1 s) plus the slack (1 s).
+echo "stuck 1 echo never-runs" >"$tmp/stuck.list"
+SECONDS=0
+out=$(FAKE_QEMU=hang VM_WATCHDOG_SLACK=1 run "$tmp/stuck.list")
+rc=$? took=$SECONDS
+if [ "$rc" -ne 0 ] && grep -qE '^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' <<<"$out" &&
+	[ "$took" -lt 20 ]; then
+	ok "a hung test: the watchdog stops QEMU after its timeout + slack and names it (${took}s)"
+else
+	not_ok "a hung test: the watchdog stops QEMU after its timeout + slack and names it (${took}s, exit $rc)" "$out"
+fi
+SECONDS=0
+out=$(FAKE_QEMU=noboot VM_BOOT_LIMIT=1 run "$tmp/stuck.list")
+rc=$? took=$SECONDS
+if [ "$rc" -ne 0 ] && grep -q '^hung: the guest did not reach its first test in [0-9]*s' <<<"$out" &&
+	[ "$took" -lt 20 ]; then
+	ok "a guest that never boots is stopped (${took}s)"
+else
+	not_ok "a guest that never boots is stopped (${took}s, exit $rc)" "$out"
+fi
+expect "no stand-in QEMU is left running" "" "$(pgrep -a -x -f 'sleep 617')"
+
+# Two runs in one run directory: the second waits, both complete.
+echo "slow 10 sleep 2" >"$tmp/slow.list"
+run "$tmp/slow.list" >"$tmp/first.out" &
+first=$!
+sleep 0.5
+second=$(run "$tmp/slow.list")
+wait "$first"
+rc1=$?
+if [ "$rc1" -eq 0 ] && grep -q "waiting for another test VM run in $tmp/vm" <<<"$second" &&
+	grep -q '^vm: 1 passed, 0 failed' "$tmp/first.out" &&
+	grep -q '^vm: 1 passed, 0 failed' <<<"$second"; then
+	ok "a second run in the same directory waits for the first, saying so"
+else
+	not_ok "a second run in the same directory waits for the first, saying so" \
+		"first (exit $rc1): $(cat "$tmp/first.out")
+second: $second"
+fi
+
+# Malformed entries stop the run before anything boots.
+printf 'ok 10 echo ok\nbad 10 skip=sometimes echo x\n' >"$tmp/bad.list"
+expect_fail "an unknown tag stops the run, naming file and line" \
+	"bad.list:2: unknown tag 'skip=sometimes'" run "$tmp/bad.list"
+printf 'notimeout echo x\n' >"$tmp/bad.list"
+expect_fail "a missing timeout stops the run" "bad.list:1: 'notimeout' needs a timeout" run "$tmp/bad.list"
+printf 'a 10 echo x\na 10 echo y\n' >"$tmp/bad.list"
+expect_fail "two tests of one name stop the run" "two tests are named a" run "$tmp/bad.list"
+printf 'notags 10 allow=locked-fault\n' >"$tmp/bad.list"
+expect_fail "an entry without a command stops the run" "'notags' has no command" run "$tmp/bad.list"
+
+finish vm-run

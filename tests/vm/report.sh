@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The verdicts of one test VM run (tests/vm/run.sh runs it after QEMU; the
+# host test tests/host/test_vm_report.sh runs it on fixtures):
+#
+#   report.sh RUN_DIR
+#
+# RUN_DIR holds tests.meta ("<name> <timeout> [tags...]" per test, in order,
+# from the test lists), console.log (the serial console, lines ending in
+# \r\n), payload/results/<name>.log and <name>.rc ("<exit status> <start>
+# <end>", guest uptime), and watchdog when tests/vm/watchdog.sh stopped QEMU
+# ("test <name> <seconds> <timeout>" or "boot <seconds>").
+#
+# Prints one line per test and "vm: N passed, N failed, N skipped"; exits 1
+# when anything failed. A test fails when it exits non-zero (4 too, unless
+# its list entry says skip=whole), when a kselftest case skips without a
+# skip-case= glob allowing it, when the console shows a kernel splat while
+# it ran, or the series' "unexpected ... fault on locked memslot" warning
+# without allow=locked-fault, and when it has no result. The run fails as
+# well when the VM did not finish, or the console shows either outside any
+# test.
+set -euo pipefail
+
+RUN=${1:?usage: report.sh RUN_DIR}
+RESULTS=$RUN/payload/results
+# Console lines that mean the kernel is unhealthy, whatever the tests say:
+# panics, oopses, BUG/WARN, stack dumps (arm64 prints "Call trace:" for
+# every dump_stack: lockdep, KASAN, KFENCE, UBSAN, OOM, ...), the hung-task
+# and soft-lockup detectors, RCU stalls, KASAN, UBSAN and kmemleak reports.
+SPLAT='Kernel panic|Oops|BUG:|WARNING:|Call trace:|kernel BUG at|INFO: task .* blocked for more than|watchdog: BUG: soft lockup|rcu: INFO:|UBSAN:|unreferenced object|new suspected memory leak'
+# The series' own warning (patch 9): a stage 2 fault on a locked memslot.
+LOCKED_FAULT='unexpected [a-z]+ fault on locked memslot'
+
+# The console once without its carriage returns, every line prefixed with
+# the test that was running ("-" for none) and a tab.
+[ -f "$RUN/console.log" ] || : >"$RUN/console.log"
+tr -d '\r' <"$RUN/console.log" >"$RUN/console.txt"
+# Tests that began are listed in console.begun.
+awk -v begun="$RUN/console.begun" '
+	index($0, "KVMLOCK-TEST-BEGIN ") {
+		s = substr($0, index($0, "KVMLOCK-TEST-BEGIN ") + 19)
+		split(s, w, " ")
+		cur = w[1]
+		print cur >begun
+		next
+	}
+	index($0, "KVMLOCK-TEST-END ") { cur = "-"; next }
+	{ print (cur == "" ? "-" : cur) "\t" $0 }
+	END { printf "" >>begun }
+' "$RUN/console.txt" >"$RUN/console.by-test"
+
+lines_of() { # test ("-": outside any test), ERE: matching console lines
+	awk -F'\t' -v t="$1" '$1 == t { sub(/^[^\t]*\t/, ""); print }' "$RUN/console.by-test" |
+		grep -E -- "$2" || true
+}
+
+# The first line of a log giving a skip's reason.
+skip_reason() {
+	grep -m1 -E '# SKIP|[Ss]kip' "$1" 2>/dev/null | cut -c1-120 || true
+}
+
+join() { # separator, strings...
+	local sep=$1 out='' x
+	shift
+	for x; do out+="${out:+$sep}$x"; done
+	echo "$out"
+}
+
+watchdog=()
+[ ! -f "$RUN/watchdog" ] || read -r -a watchdog <"$RUN/watchdog"
+passed=0 failed=0 skipped=0
+while read -r name limit tags; do
+	case $name in '' | '#'*) continue ;; esac
+	safe=${name//\//_}
+	log=$RESULTS/$safe.log
+	why=() notes=() shown=()
+	may_skip=0 allow_fault=0 case_globs=()
+	read -r -a tagv <<<"$tags"
+	for tag in "${tagv[@]}"; do
+		case $tag in
+		skip=whole) may_skip=1 ;;
+		allow=locked-fault) allow_fault=1 ;;
+		skip-case=*) IFS=, read -r -a g <<<"${tag#skip-case=}" && case_globs+=("${g[@]}") ;;
+		esac
+	done
+	rc=- secs='?'
+	if [ "${watchdog[0]:-}" = test ] && [ "${watchdog[1]:-}" = "$name" ]; then
+		secs=${watchdog[2]}
+		why+=("hung: no result after ${watchdog[2]}s (its timeout ${limit}s), QEMU killed by the host watchdog")
+	elif [ ! -f "$RESULTS/$safe.rc" ]; then
+		if grep -qxF -- "$name" "$RUN/console.begun"; then
+			why+=("no result: the VM died or hung during this test")
+		else
+			why+=("not run: the VM stopped before this test")
+		fi
+	else
+		read -r rc start end <"$RESULTS/$safe.rc" || true
+		secs=$(awk -v a="${start:-0}" -v b="${end:-0}" 'BEGIN { printf "%.1f", b - a }')
+		case $rc in
+		0) ;;
+		4) [ "$may_skip" = 1 ] || why+=("skipped (exit 4), which its list entry does not allow: $(skip_reason "$log")") ;;
+		137) why+=("killed after its ${limit}s timeout (SIGKILL; or by the OOM killer)") ;;
+		*) why+=("exit status $rc") ;;
+		esac
+	fi
+	# kselftest cases that skipped: "ok N # SKIP TEXT" (or "ok N DESC # SKIP TEXT").
+	if [ -f "$log" ]; then
+		while IFS= read -r text; do
+			allowed=0
+			for g in "${case_globs[@]}"; do
+				# shellcheck disable=SC2053 # glob match on purpose
+				[[ $text == $g ]] && allowed=1
+			done
+			if [ "$may_skip" = 1 ] || [ "$allowed" = 1 ]; then
+				notes+=("$text")
+			else
+				why+=("a case skipped, which its list entry does not allow: $text")
+			fi
+		done < <(sed -nE 's/^ok [0-9]+ (.* )?# [Ss][Kk][Ii][Pp]:? ?//p' "$log")
+	fi
+	splat=$(lines_of "$name" "$SPLAT")
+	if [ -n "$splat" ]; then
+		why+=("kernel splat on the console")
+		shown+=("$splat")
+	fi
+	fault=$(lines_of "$name" "$LOCKED_FAULT")
+	if [ -n "$fault" ] && [ "$allow_fault" = 0 ]; then
+		why+=("the series' warning of an unexpected fault on a locked memslot")
+		shown+=("$fault")
+	fi
+	if [ ${#why[@]} -gt 0 ]; then
+		failed=$((failed + 1))
+		printf 'FAIL  %-40s %6ss  %s\n' "$name" "$secs" "$(join '; ' "${why[@]}")"
+		if [ ${#shown[@]} -gt 0 ]; then
+			printf '%s\n' "${shown[@]}" | head -n 8 | sed 's/^/      | /'
+		fi
+		if [ -f "$log" ]; then tail -n 15 "$log" | sed 's/^/      > /'; fi
+	elif [ "$rc" = 4 ]; then
+		skipped=$((skipped + 1))
+		printf 'SKIP  %-40s %6ss  %s\n' "$name" "$secs" "$(skip_reason "$log")"
+	else
+		passed=$((passed + 1))
+		if [ ${#notes[@]} -gt 0 ]; then
+			printf 'PASS  %-40s %6ss  (%d case(s) skipped as its list allows: %s)\n' \
+				"$name" "$secs" "${#notes[@]}" "$(join ' | ' "${notes[@]}")"
+		else
+			printf 'PASS  %-40s %6ss\n' "$name" "$secs"
+		fi
+	fi
+done <"$RUN/tests.meta"
+
+if [ "${watchdog[0]:-}" = boot ]; then
+	echo "hung: the guest did not reach its first test in ${watchdog[1]}s; QEMU killed by the host watchdog"
+	failed=$((failed + 1))
+fi
+if ! grep -q KVMLOCK-ALL-DONE "$RUN/console.txt"; then
+	echo "the VM did not finish its test list; last console lines:"
+	tail -n 30 "$RUN/console.txt" | sed 's/^/      | /'
+	[ "$failed" -gt 0 ] || failed=1
+fi
+outside=$(lines_of - "$SPLAT|$LOCKED_FAULT")
+if [ -n "$outside" ]; then
+	echo "kernel splat or locked-memslot warning outside any test:"
+	head -n 8 <<<"$outside" | sed 's/^/      | /'
+	failed=$((failed + 1))
+fi
+echo "vm: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Host-side watchdog of a test VM run (started by tests/vm/run.sh):
+#
+#   watchdog.sh CONSOLE META PID OUT
+#
+# Follows the serial console CONSOLE and stops PID (the timeout process
+# around QEMU, which passes SIGTERM on to QEMU and SIGKILLs it 5 s later)
+# when the guest hangs:
+#  - the current test (the last KVMLOCK-TEST-BEGIN without its END) has run
+#    longer than its own timeout (from META: "<name> <timeout> [tags...]")
+#    plus VM_WATCHDOG_SLACK seconds (default 30): OUT gets
+#    "test <name> <seconds> <timeout>";
+#  - the guest has not reached its first test (KVMLOCK-BOOTED) after
+#    VM_BOOT_LIMIT seconds (default 120): OUT gets "boot <seconds>".
+# tests/vm/report.sh names the test from OUT. Returns when PID has ended.
+set -uo pipefail
+
+CONSOLE=${1:?usage: watchdog.sh CONSOLE META PID OUT}
+META=${2:?usage: watchdog.sh CONSOLE META PID OUT}
+PID=${3:?usage: watchdog.sh CONSOLE META PID OUT}
+OUT=${4:?usage: watchdog.sh CONSOLE META PID OUT}
+SLACK=${VM_WATCHDOG_SLACK:-30}
+BOOT_LIMIT=${VM_BOOT_LIMIT:-120}
+POLL=${VM_WATCHDOG_POLL:-2}
+
+declare -A limit
+while read -r name lim _; do
+	case $name in '' | '#'*) continue ;; esac
+	limit[$name]=$lim
+done <"$META"
+
+stop() { # what to record
+	echo "$1" >"$OUT"
+	echo "watchdog: $1: stopping QEMU" >&2
+	kill -TERM "$PID" 2>/dev/null
+	exit 0
+}
+
+started=$SECONDS current='' since=0
+while kill -0 "$PID" 2>/dev/null; do
+	# "<booted 0|1> <tests begun> <current test or ->"
+	read -r booted begun test < <(tr -d '\r' <"$CONSOLE" 2>/dev/null | awk '
+		/KVMLOCK-BOOTED/ { booted = 1 }
+		index($0, "KVMLOCK-TEST-BEGIN ") {
+			s = substr($0, index($0, "KVMLOCK-TEST-BEGIN ") + 19)
+			split(s, w, " ")
+			cur = w[1]
+			n++
+		}
+		index($0, "KVMLOCK-TEST-END ") { cur = "" }
+		END { print booted + 0, n + 0, (cur == "" ? "-" : cur) }')
+	now=$SECONDS
+	if [ "${booted:-0}" = 0 ]; then
+		[ $((now - started)) -le "$BOOT_LIMIT" ] || stop "boot $((now - started))"
+	elif [ "${test:--}" != - ]; then
+		if [ "$begun $test" != "$current" ]; then
+			current="$begun $test"
+			since=$now
+		fi
+		lim=${limit[$test]:-}
+		if [ -n "$lim" ] && [ $((now - since)) -gt $((lim + SLACK)) ]; then
+			stop "test $test $((now - since)) $lim"
+		fi
+	fi
+	sleep "$POLL"
+done
