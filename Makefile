@@ -48,6 +48,10 @@ kernel-bisect-check: deps
 rootfs: deps
 	@dir=$$(tests/vm/rootfs.sh) && mkdir -p $(BUILD) && ln -sfn "$$dir" $(ROOTFS_DIR)
 
+# The kernel tests also run on these debug kernels (tests/vm/debug-tests.list).
+CHECK_VARIANTS ?= $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)
+export CHECK_VARIANTS
+
 check: kernel rootfs
 	@tests/check.sh $(KERNEL_DIR) $(ROOTFS_DIR)
 

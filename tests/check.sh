@@ -5,8 +5,9 @@
 #
 #   check.sh [--host | --vm] KERNEL_DIR [ROOTFS_DIR]
 #
-# --host runs the host tests only (make check-host), --vm the two test VM
-# boots only (make check-vm); ROOTFS_DIR is needed for the VM.
+# --host runs the host tests only (make check-host), --vm the test VM boots
+# only (make check-vm): two on KERNEL_DIR, then one per debug kernel of
+# CHECK_VARIANTS; ROOTFS_DIR is needed for the VM.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
@@ -63,6 +64,26 @@ vm_suites() {
 		run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
 }
 
+# The kernel tests again on the debug kernels, each built (or taken from
+# the cache) here: lockdep and atomic-sleep checks (debug), KASAN and
+# kmemleak (kasan). CHECK_VARIANTS names them (make check sets it; empty
+# when KERNEL_VARIANT is not default).
+variant_suites() {
+	local v kdir lists
+	for v in ${CHECK_VARIANTS:-}; do
+		echo "== guest: kernel tests on the $v kernel"
+		if ! kdir=$("$TOP/kernel/scripts/kernel.sh" build "$v"); then
+			echo "check: the $v kernel did not build: counted as 1 failure"
+			failed=$((failed + 1))
+			continue
+		fi
+		lists=$TOP/tests/vm/debug-tests.list
+		[ "$v" != kasan ] || lists="$lists $TOP/tests/vm/kmemleak-tests.list"
+		VM_TEST_LISTS=$lists VM_RUN_DIR="$BUILD/vm-$v" \
+			run_suite "$TOP/tests/vm/run.sh" "$kdir" "$ROOTFS"
+	done
+}
+
 main() {
 	local parts="host vm"
 	case ${1:-} in
@@ -74,6 +95,7 @@ main() {
 	[[ $parts != *vm* ]] || [ -n "$ROOTFS" ] || die "usage: check.sh [--vm] KERNEL_DIR ROOTFS_DIR"
 	[[ $parts != *host* ]] || host_suites
 	[[ $parts != *vm* ]] || vm_suites
+	[[ $parts != *vm* ]] || variant_suites
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 }
