@@ -71,24 +71,26 @@ expect "patterns select tests" "PASS says_hello|vm: 1 passed, 0 failed, 0 skippe
 
 # A VM hung in a test: stopped after its timeout (1 s) plus the slack (1 s).
 echo "stuck 1 echo never-runs" >"$tmp/stuck.list"
-SECONDS=0
-out=$(FAKE_QEMU=hang VM_WATCHDOG_SLACK=1 run "$tmp/stuck.list")
-rc=$? took=$SECONDS
-if [ "$rc" -ne 0 ] && grep -qE '^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' <<<"$out" &&
-	[ "$took" -lt 20 ]; then
-	ok "a hung test: the watchdog stops QEMU after its timeout + slack and names it (${took}s)"
-else
-	not_ok "a hung test: the watchdog stops QEMU after its timeout + slack and names it (${took}s, exit $rc)" "$out"
-fi
-SECONDS=0
-out=$(FAKE_QEMU=noboot VM_BOOT_LIMIT=1 run "$tmp/stuck.list")
-rc=$? took=$SECONDS
-if [ "$rc" -ne 0 ] && grep -q '^hung: the guest did not reach its first test in [0-9]*s' <<<"$out" &&
-	[ "$took" -lt 20 ]; then
-	ok "a guest that never boots is stopped (${took}s)"
-else
-	not_ok "a guest that never boots is stopped (${took}s, exit $rc)" "$out"
-fi
+# A run of list $3 with environment $4... fails within 20 s, printing a line
+# that matches the ERE $2; $1 names the case.
+expect_stopped() {
+	local what=$1 pattern=$2 list=$3 out rc took
+	shift 3
+	SECONDS=0
+	out=$(export "$@" && run "$list")
+	rc=$? took=$SECONDS
+	if [ "$rc" -ne 0 ] && grep -qE "$pattern" <<<"$out" && [ "$took" -lt 20 ]; then
+		ok "$what (${took}s)"
+	else
+		not_ok "$what (${took}s, exit $rc)" "$out"
+	fi
+}
+expect_stopped "a hung test: the watchdog stops QEMU after its timeout + slack and names it" \
+	'^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' \
+	"$tmp/stuck.list" FAKE_QEMU=hang VM_WATCHDOG_SLACK=1
+expect_stopped "a guest that never boots is stopped" \
+	'^hung: the guest did not reach its first test in [0-9]*s' \
+	"$tmp/stuck.list" FAKE_QEMU=noboot VM_BOOT_LIMIT=1
 expect "no stand-in QEMU is left running" "" "$(pgrep -a -x -f 'sleep 617')"
 
 # Two runs in one run directory: the second waits, both complete.
