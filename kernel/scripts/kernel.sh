@@ -361,6 +361,11 @@ build_into_cache() {
 	build_selftests "$out" "$tmp"
 	[ "$BUILD_OWN_SELFTESTS" = 0 ] || build_own_selftests "$out" "$tmp"
 	cp "$out/arch/arm64/boot/Image" "$out/.config" "$out/System.map" "$tmp/"
+	# The kernel's BTF alone (a few MB, not vmlinux): BPF CO-RE programs
+	# are built against a vmlinux.h that bpftool dumps from it.
+	"${CROSS}objcopy" -O binary --only-section=.BTF "$out/vmlinux" \
+		"$tmp/vmlinux.btf"
+	[ -s "$tmp/vmlinux.btf" ] || die "no .BTF section in $out/vmlinux"
 	cp -a "$out/uapi" "$tmp/headers"
 	tree_git log --format='%h %s' kvmlock-base~0^! HEAD >"$tmp/series.log"
 	touch "$tmp/done"
