@@ -19,7 +19,8 @@ ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test bench bench-tracing demo clean distclean
+	check check-host check-vm vm-test bench bench-tracing demo clean distclean \
+	inspector
 
 all: kernel rootfs
 
@@ -47,6 +48,14 @@ kernel-bisect-check: deps
 
 rootfs: deps
 	@dir=$$(tests/vm/rootfs.sh) && mkdir -p $(BUILD) && ln -sfn "$$dir" $(ROOTFS_DIR)
+
+# kvmlock-top (inspector/Makefile): the tool for the host and arm64, and its
+# host tests' binaries, in build/inspector/. Kernel types come from the BTF
+# of the kernel built by make kernel; with VMLINUX_BTF=FILE given, nothing here
+# needs the kernel built.
+VMLINUX_BTF ?= $(KERNEL_DIR)/vmlinux.btf
+inspector: deps
+	@$(MAKE) --no-print-directory -C inspector VMLINUX_BTF=$(abspath $(VMLINUX_BTF))
 
 # The kernel tests also run on these debug kernels (tests/vm/debug-tests.list).
 CHECK_VARIANTS ?= $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)

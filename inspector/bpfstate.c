@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvmlock-top: reading, pruning and seeding the BPF maps */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "bpfstate.h"
+
+static size_t cmp_key_size;
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, cmp_key_size);
+}
+
+static size_t dedup(char *buf, size_t n, size_t key_size, size_t entry_size)
+{
+	size_t i, out = 0;
+
+	if (n < 2)
+		return n;
+	cmp_key_size = key_size;
+	qsort(buf, n, entry_size, key_cmp);
+	for (i = 0; i < n; i++) {
+		if (out && !memcmp(buf + (out - 1) * entry_size, buf + i * entry_size, key_size))
+			continue;
+		if (out != i)
+			memcpy(buf + out * entry_size, buf + i * entry_size, entry_size);
+		out++;
+	}
+	return out;
+}
+
+/*
+ * get_next_key + lookup rather than batch lookups: the maps are small, and
+ * an entry deleted meanwhile (ENOENT) is simply skipped.
+ */
+static int dump(int fd, size_t key_size, size_t val_size, size_t entry_size,
+		void **out, size_t *nr)
+{
+	unsigned char key[sizeof(struct kt_slot_key)], next[sizeof(key)];
+	size_t n = 0, cap = 0;
+	char *buf = NULL, *nbuf;
+	void *prev = NULL;
+	int err;
+
+	for (;;) {
+		err = bpf_map_get_next_key(fd, prev, next);
+		if (err) {
+			if (errno == ENOENT)
+				break;
+			err = -errno;
+			goto fail;
+		}
+		memcpy(key, next, key_size);
+		prev = key;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nbuf = realloc(buf, cap * entry_size);
+			if (!nbuf) {
+				err = -ENOMEM;
+				goto fail;
+			}
+			buf = nbuf;
+		}
+		/* entry = key, then value at its aligned offset */
+		if (bpf_map_lookup_elem(fd, key, buf + n * entry_size +
+					(entry_size - val_size)))
+			continue;
+		memcpy(buf + n * entry_size, key, key_size);
+		n++;
+	}
+	/*
+	 * A key deleted under us makes get_next_key start again from the
+	 * first: drop the duplicates that gives.
+	 */
+	n = dedup(buf, n, key_size, entry_size);
+	*out = buf;
+	*nr = n;
+	return 0;
+fail:
+	free(buf);
+	return err;
+}
+
+int kt_dump_stats(int fd, struct kt_stats_entry **out, size_t *nr)
+{
+	_Static_assert(sizeof(struct kt_stats_entry) ==
+		       sizeof(uint64_t) + sizeof(struct kt_vm_stats), "layout");
+	return dump(fd, sizeof(uint64_t), sizeof(struct kt_vm_stats),
+		    sizeof(struct kt_stats_entry), (void **)out, nr);
+}
+
+int kt_dump_slots(int fd, struct kt_slot_entry **out, size_t *nr)
+{
+	_Static_assert(sizeof(struct kt_slot_entry) ==
+		       sizeof(struct kt_slot_key) + sizeof(struct kt_slot), "layout");
+	return dump(fd, sizeof(struct kt_slot_key), sizeof(struct kt_slot),
+		    sizeof(struct kt_slot_entry), (void **)out, nr);
+}
+
+int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr)
+{
+	struct kt_slot_entry *slots;
+	size_t i, j, nslots;
+	int err;
+
+	if (!nr)
+		return 0;
+	for (i = 0; i < nr; i++)
+		if (bpf_map_delete_elem(stats_fd, &vms[i]) && errno != ENOENT)
+			return -errno;
+	err = kt_dump_slots(slots_fd, &slots, &nslots);
+	if (err)
+		return err;
+	for (j = 0; j < nslots; j++)
+		for (i = 0; i < nr; i++)
+			if (slots[j].key.vm == vms[i] &&
+			    bpf_map_delete_elem(slots_fd, &slots[j].key) &&
+			    errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+out:
+	free(slots);
+	return err;
+}
+
+int kt_reconcile(int slots_fd, const struct kt_kvm *vms, size_t nr,
+		 const struct kt_opts *o, struct kt_reconciled *rec)
+{
+	size_t i, j;
+
+	for (i = 0; i < nr; i++) {
+		if (!kt_pid_wanted(o, vms[i].pid))
+			continue;
+		for (j = 0; j < vms[i].nr_slots; j++) {
+			const struct kt_kslot *ks = &vms[i].slots[j];
+			struct kt_slot_key key = { .vm = vms[i].vm, .slot = ks->slot };
+			struct kt_slot val = {
+				.state = KT_SLOT_LIVE,
+				.flags = KT_SLOT_F_SEEDED | (ks->rw ? KT_SLOT_F_RW : 0),
+				.pid = vms[i].pid,
+				.hva = ks->hva,
+				.npages = ks->npages,
+				.ipa = ks->ipa_start,
+				.size = ks->ipa_end - ks->ipa_start,
+				.locked_at_ns = ks->locked_at_ns,
+				.lock_duration_ns = ks->lock_duration_ns,
+			};
+
+			/*
+			 * Any entry (PENDING, LIVE, TOMBSTONE) means events
+			 * after attach describe the slot better than this
+			 * snapshot: never overwrite it.
+			 */
+			if (!bpf_map_update_elem(slots_fd, &key, &val, BPF_NOEXIST))
+				rec->seeded++;
+			else if (errno == EEXIST)
+				rec->skipped++;
+			else
+				return -errno;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading the kernel state: debugfs VM directories and /proc of the VMMs */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kstate.h"
+
+char *kt_read_file(const char *path)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *nbuf;
+	ssize_t n;
+	int fd, saved;
+
+	if (!buf)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto err;
+	/* debugfs and procfs files have no size: read until EOF */
+	for (;;) {
+		if (cap - len < 2) {
+			nbuf = realloc(buf, cap * 2);
+			if (!nbuf) {
+				errno = ENOMEM;
+				goto err_close;
+			}
+			buf = nbuf;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto err_close;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+err_close:
+	saved = errno;
+	close(fd);
+	errno = saved;
+err:
+	saved = errno;
+	free(buf);
+	errno = saved;
+	return NULL;
+}
+
+static int perr(char *err, size_t errlen, const char *fmt, int line, const char *what)
+{
+	snprintf(err, errlen, fmt, line, what);
+	return -EINVAL;
+}
+
+int kt_parse_locked_memslots(const char *text, struct kt_kvm *k, char *err,
+			     size_t errlen)
+{
+	const char *p = text, *nl;
+	char line[256], prot[8];
+	int lineno = 0, used;
+	size_t cap = 0;
+
+	k->slots = NULL;
+	k->nr_slots = 0;
+	while (*p) {
+		struct kt_kslot s = {};
+		size_t len;
+
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (len >= sizeof(line))
+			goto bad_len;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (nl ? 1 : 0);
+
+		if (lineno == 1) {
+			unsigned long long vm;
+			unsigned int pid;
+
+			if (sscanf(line, "vm %llu pid %u%n", &vm, &pid, &used) != 2 ||
+			    line[used])
+				goto bad;
+			k->vm = vm;
+			k->pid = pid;
+			continue;
+		}
+		if (lineno == 2) {
+			if (strcmp(line, "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns"))
+				goto bad;
+			continue;
+		}
+		if (sscanf(line, "%" SCNu32 " 0x%" SCNx64 " 0x%" SCNx64 " %" SCNu64
+			   " %7s 0x%" SCNx64 " %" SCNu64 " %" SCNu64 "%n",
+			   &s.slot, &s.ipa_start, &s.ipa_end, &s.npages, prot,
+			   &s.hva, &s.locked_at_ns, &s.lock_duration_ns, &used) != 8 ||
+		    line[used] || s.ipa_end < s.ipa_start)
+			goto bad;
+		if (!strcmp(prot, "rw"))
+			s.rw = true;
+		else if (strcmp(prot, "r"))
+			goto bad;
+		if (k->nr_slots == cap) {
+			struct kt_kslot *n;
+
+			cap = cap ? cap * 2 : 8;
+			n = realloc(k->slots, cap * sizeof(*n));
+			if (!n) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			k->slots = n;
+		}
+		k->slots[k->nr_slots++] = s;
+	}
+	if (lineno < 2) {
+		snprintf(err, errlen, "locked_memslots: %d lines, want 2 or more", lineno);
+		goto fail;
+	}
+	return 0;
+bad_len:
+	perr(err, errlen, "locked_memslots:%d: %s", lineno, "line too long");
+	goto fail;
+bad:
+	perr(err, errlen, "locked_memslots:%d: malformed line '%s'", lineno, line);
+fail:
+	free(k->slots);
+	k->slots = NULL;
+	k->nr_slots = 0;
+	return -EINVAL;
+}
+
+void kt_free_vms(struct kt_kvm *vms, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free(vms[i].slots);
+	free(vms);
+}
+
+int kt_list_vms(const char *root, struct kt_kvm **vmsp, size_t *nrp, char *err,
+		size_t errlen)
+{
+	struct kt_kvm *vms = NULL, *n;
+	size_t nr = 0, cap = 0;
+	struct dirent *de;
+	char path[512], perr_buf[200];
+	DIR *d;
+	int ret = 0;
+
+	d = opendir(root);
+	if (!d) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", root, strerror(errno));
+		return ret;
+	}
+	while ((de = readdir(d))) {
+		struct kt_kvm k = {};
+		char *text;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(k.dir))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/locked_memslots", root, de->d_name);
+		text = kt_read_file(path);
+		if (!text)
+			continue;	/* not a VM directory, or the VM just went */
+		ret = kt_parse_locked_memslots(text, &k, perr_buf, sizeof(perr_buf));
+		free(text);
+		if (ret) {
+			snprintf(err, errlen, "%s/%s/%s", root, de->d_name, perr_buf);
+			break;
+		}
+		strcpy(k.dir, de->d_name);
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 8;
+			n = realloc(vms, cap * sizeof(*n));
+			if (!n) {
+				free(k.slots);
+				ret = -ENOMEM;
+				snprintf(err, errlen, "out of memory");
+				break;
+			}
+			vms = n;
+		}
+		vms[nr++] = k;
+	}
+	closedir(d);
+	if (ret) {
+		kt_free_vms(vms, nr);
+		return ret;
+	}
+	*vmsp = vms;
+	*nrp = nr;
+	return 0;
+}
+
+static int read_u64_file(const char *path, uint64_t *v)
+{
+	char *text = kt_read_file(path), *end;
+	int ret = -EINVAL;
+
+	if (!text)
+		return -errno;
+	errno = 0;
+	*v = strtoull(text, &end, 10);
+	if (end != text && !errno && (*end == '\n' || !*end))
+		ret = 0;
+	free(text);
+	return ret;
+}
+
+int kt_read_kstats(const char *root, const char *dir, uint64_t *slots,
+		   uint64_t *pages)
+{
+	char path[512];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s/locked_slots", root, dir);
+	ret = read_u64_file(path, slots);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/%s/locked_pages", root, dir);
+	return read_u64_file(path, pages);
+}
+
+int kt_parse_proc_status(const char *text, uint64_t *vmlck_bytes)
+{
+	const char *p = strstr(text, "\nVmLck:");
+	unsigned long long kb;
+
+	if (!strncmp(text, "VmLck:", 6))
+		p = text - 1;
+	if (!p || sscanf(p + 7, " %llu kB", &kb) != 1)
+		return -ENOENT;
+	*vmlck_bytes = kb * 1024;
+	return 0;
+}
+
+int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes)
+{
+	const char *p = strstr(text, "Max locked memory");
+	char soft[32];
+	unsigned long long v;
+	char *end;
+
+	if (!p || sscanf(p + strlen("Max locked memory"), " %31s", soft) != 1)
+		return -ENOENT;
+	if (!strcmp(soft, "unlimited")) {
+		*unlimited = true;
+		*bytes = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(soft, &end, 10);
+	if (errno || *end || end == soft)
+		return -EINVAL;
+	*unlimited = false;
+	*bytes = v;
+	return 0;
+}
+
+void kt_read_proc(const char *proc_root, uint32_t pid, struct kt_proc *p)
+{
+	char path[256], *text;
+	size_t len;
+
+	memset(p, 0, sizeof(*p));
+	strcpy(p->comm, "?");
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/comm", proc_root, pid);
+	text = kt_read_file(path);
+	if (!text)
+		return;
+	p->known = true;
+	len = strcspn(text, "\n");
+	text[len] = '\0';
+	snprintf(p->comm, sizeof(p->comm), "%s", text);
+	free(text);
+
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/status", proc_root, pid);
+	text = kt_read_file(path);
+	if (text) {
+		p->vmlck_known = !kt_parse_proc_status(text, &p->vmlck_bytes);
+		free(text);
+	}
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/limits", proc_root, pid);
+	text = kt_read_file(path);
+	if (text) {
+		p->limit_known = !kt_parse_proc_limits(text, &p->limit_unlimited,
+							&p->limit_bytes);
+		free(text);
+	}
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel's side of the story: the VMs' debugfs directories
+ * (/sys/kernel/debug/kvm/<pid>-<fd>/locked_memslots, locked_slots,
+ * locked_pages) and the VMM processes (/proc/<pid>/{comm,status,limits}).
+ * Roots are parameters so tests read fixtures.
+ */
+#ifndef KVMLOCK_KSTATE_H
+#define KVMLOCK_KSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+
+#define KT_DEBUGFS_KVM	"/sys/kernel/debug/kvm"
+#define KT_PROC		"/proc"
+
+/* One line of locked_memslots */
+struct kt_kslot {
+	uint32_t slot;
+	bool rw;
+	uint64_t ipa_start, ipa_end;	/* ipa_end exclusive */
+	uint64_t npages;
+	uint64_t hva;
+	uint64_t locked_at_ns;
+	uint64_t lock_duration_ns;
+};
+
+/* A VM directory and its locked_memslots */
+struct kt_kvm {
+	char dir[64];			/* <pid>-<fd> */
+	uint64_t vm;
+	uint32_t pid;
+	struct kt_kslot *slots;
+	size_t nr_slots;
+};
+
+/* Text of a locked_memslots file. Returns 0, or -EINVAL with err set. */
+int kt_parse_locked_memslots(const char *text, struct kt_kvm *k,
+			     char *err, size_t errlen);
+/*
+ * Every VM directory of root that has a locked_memslots file, parsed.
+ * A VM that goes away while being read is left out. Returns 0, or a
+ * negative errno with err set (unreadable root, malformed file).
+ */
+int kt_list_vms(const char *root, struct kt_kvm **vms, size_t *nr,
+		char *err, size_t errlen);
+void kt_free_vms(struct kt_kvm *vms, size_t nr);
+
+/* The kernel's locked_slots and locked_pages stats of one VM directory */
+int kt_read_kstats(const char *root, const char *dir, uint64_t *slots,
+		   uint64_t *pages);
+
+/* VmLck of a /proc/<pid>/status text, in bytes; -ENOENT when absent */
+int kt_parse_proc_status(const char *text, uint64_t *vmlck_bytes);
+/* "Max locked memory" soft limit of a /proc/<pid>/limits text */
+int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes);
+/* Fills p (p->known false when the process is gone) */
+void kt_read_proc(const char *proc_root, uint32_t pid, struct kt_proc *p);
+
+/* Reads a whole (small) file into a malloc'd string; NULL and errno set */
+char *kt_read_file(const char *path);
+
+#endif /* KVMLOCK_KSTATE_H */

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmlock-top: per-VM locked memslots, memlock and lock latency, live.
+ *
+ * Attach first, then read the kernel state and reconcile it into the BPF
+ * slot map (see reconcile()), then every interval: drain the ring buffer,
+ * dump the maps, list the live VMs, print, and forget VMs that are gone.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfstate.h"
+#include "kstate.h"
+#include "kvmlock-top.skel.h"
+#include "options.h"
+#include "report.h"
+
+#define DEBUGFS_MAGIC	0x64626720
+#define CAP_SYS_ADMIN_BIT	21
+#define CAP_PERFMON_BIT	38
+#define CAP_BPF_BIT	39
+
+static volatile sig_atomic_t exiting;
+static bool verbose;
+static uint64_t events_received;
+
+static const char *const tp_names[] = {
+	"kvm_memslot_lock_begin", "kvm_memslot_pin", "kvm_memslot_map",
+	"kvm_memslot_account_fail", "kvm_memslot_lock_end",
+	"kvm_memslot_unlock_begin", "kvm_memslot_unlock",
+	"kvm_memslot_unlock_end", "kvm_memslot_deferred_ops",
+};
+#define NR_TP (sizeof(tp_names) / sizeof(tp_names[0]))
+
+static void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kvmlock-top: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON, in the effective set */
+static bool privileged(void)
+{
+	char *status = kt_read_file("/proc/self/status"), *p;
+	unsigned long long eff = 0;
+
+	if (!status)
+		return geteuid() == 0;
+	p = strstr(status, "\nCapEff:");
+	if (p)
+		eff = strtoull(p + 8, NULL, 16);
+	free(status);
+	return (eff >> CAP_SYS_ADMIN_BIT & 1) ||
+	       ((eff >> CAP_BPF_BIT & 1) && (eff >> CAP_PERFMON_BIT & 1));
+}
+
+/*
+ * Names the kvm_memslot_* events the kernel lacks into buf. tracefs when
+ * mounted; otherwise the raw tracepoints' btf_trace_* types in the
+ * kernel's BTF, which every tracepoint has and raw_tp attaching needs.
+ */
+static int missing_events(char *buf, size_t len)
+{
+	static const char *const dirs[] = {
+		"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events",
+	};
+	const char *events = NULL;
+	struct btf *btf = NULL;
+	char path[256], name[64];
+	size_t i, off = 0;
+	int n = 0;
+	struct stat st;
+
+	buf[0] = '\0';
+	for (i = 0; i < 2 && !events; i++)
+		if (!stat(dirs[i], &st) && S_ISDIR(st.st_mode))
+			events = dirs[i];
+	if (!events) {
+		btf = btf__load_vmlinux_btf();
+		if (!btf)
+			return -1;
+	}
+	for (i = 0; i < NR_TP; i++) {
+		bool there;
+
+		if (events) {
+			snprintf(path, sizeof(path), "%s/kvm/%s", events, tp_names[i]);
+			there = !stat(path, &st);
+		} else {
+			snprintf(name, sizeof(name), "btf_trace_%s", tp_names[i]);
+			there = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+		}
+		if (there)
+			continue;
+		off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
+				n++ ? ", " : "", tp_names[i]);
+	}
+	btf__free(btf);
+	return n;
+}
+
+static int check_system(void)
+{
+	char missing[512];
+	struct statfs sfs;
+	struct stat st;
+	int n;
+
+	if (!privileged()) {
+		die_msg("needs root, or CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
+		return -1;
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st)) {
+		die_msg("the kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y");
+		return -1;
+	}
+	n = missing_events(missing, sizeof(missing));
+	if (n < 0) {
+		die_msg("cannot read the kernel's BTF to look for the kvm_memslot_* events");
+		return -1;
+	}
+	if (n) {
+		die_msg("the kernel lacks %d of the 9 kvm_memslot_* trace events (%s): it needs the kvmlock series",
+			n, missing);
+		return -1;
+	}
+	if (stat(KT_DEBUGFS_KVM, &st) || !S_ISDIR(st.st_mode)) {
+		if (statfs("/sys/kernel/debug", &sfs) || sfs.f_type != DEBUGFS_MAGIC)
+			die_msg("debugfs is not mounted (no %s): mount -t debugfs none /sys/kernel/debug",
+				KT_DEBUGFS_KVM);
+		else
+			die_msg("no %s: is KVM enabled in this kernel?", KT_DEBUGFS_KVM);
+		return -1;
+	}
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	events_received++;
+	return 0;
+}
+
+/*
+ * Late start, exact. The programs are attached already; now read every
+ * VM's locked_memslots and insert each listed slot as LIVE with
+ * BPF_NOEXIST, i.e. only where "slots" has no entry for {vm, slot}.
+ * A lock or unlock racing with start-up is, relative to attach (A) and
+ * the snapshot (S):
+ *  - done before A: no event; S lists the slot iff it is locked: seeded.
+ *  - lock after A, done before S: a LIVE entry, S lists it: EEXIST, the
+ *    event's entry stays (skipped).
+ *  - lock after A, finishing after S: S does not list it; the PENDING
+ *    entry turns LIVE at lock_end, or goes when the lock fails.
+ *  - lock straddling A (pin/map before it): lock_end makes a LIVE entry
+ *    without addresses (KT_SLOT_F_NOADDR); S lists it or not: skipped.
+ *  - unlock after A of a slot locked before A: no entry, so the unlock
+ *    leaves a TOMBSTONE; whether S saw it locked or not, the insert finds
+ *    the tombstone and does nothing.
+ *  - lock and unlock after A, S seeing it locked: until reconcile_done
+ *    the unlock leaves a TOMBSTONE (not a deletion), so the stale S
+ *    cannot bring the slot back.
+ *  - unlock after S: the seeded entry is deleted or tombstoned.
+ * Tombstones live until their VM goes. VMs created after A have every
+ * event. Only then does reconcile_done let unlocks delete entries.
+ */
+static int reconcile(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
+		     struct kt_reconciled *rec)
+{
+	struct kt_kvm *vms;
+	size_t nr;
+	char err[400];
+	int ret;
+
+	ret = kt_list_vms(KT_DEBUGFS_KVM, &vms, &nr, err, sizeof(err));
+	if (ret) {
+		die_msg("%s", err);
+		return ret;
+	}
+	ret = kt_reconcile(bpf_map__fd(skel->maps.slots), vms, nr, o, rec);
+	kt_free_vms(vms, nr);
+	if (ret) {
+		die_msg("cannot seed the slots map: %s", strerror(-ret));
+		return ret;
+	}
+	__atomic_store_n(&skel->bss->reconcile_done, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static void free_sample(struct kt_sample *s)
+{
+	free(s->stats);
+	free(s->slots);
+	free(s->vms);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Maps first, then the live VMs: a VM created in between is not deleted */
+static int take_sample(struct kvmlock_top_bpf *skel, struct kt_sample *s)
+{
+	struct kt_kvm *kvms = NULL;
+	size_t nr = 0, i;
+	char err[400];
+	int ret;
+
+	ret = kt_dump_stats(bpf_map__fd(skel->maps.vm_stats), &s->stats, &s->nr_stats);
+	if (!ret)
+		ret = kt_dump_slots(bpf_map__fd(skel->maps.slots), &s->slots, &s->nr_slots);
+	if (ret) {
+		die_msg("cannot read the BPF maps: %s", strerror(-ret));
+		return ret;
+	}
+	ret = kt_list_vms(KT_DEBUGFS_KVM, &kvms, &nr, err, sizeof(err));
+	if (ret) {
+		die_msg("%s", err);
+		return ret;
+	}
+	s->vms = calloc(nr ? nr : 1, sizeof(*s->vms));
+	if (!s->vms) {
+		kt_free_vms(kvms, nr);
+		die_msg("out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++) {
+		struct kt_live_vm *v = &s->vms[i];
+
+		v->vm = kvms[i].vm;
+		v->pid = kvms[i].pid;
+		kt_read_proc(KT_PROC, v->pid, &v->proc);
+		v->kstat_known = !kt_read_kstats(KT_DEBUGFS_KVM, kvms[i].dir,
+						 &v->kstat_locked_slots,
+						 &v->kstat_locked_pages);
+	}
+	s->nr_vms = nr;
+	kt_free_vms(kvms, nr);
+	s->now_ns = mono_ns();
+	clock_gettime(CLOCK_REALTIME, &s->wall);
+	s->events_lost_total = __atomic_load_n(&skel->bss->events_lost, __ATOMIC_RELAXED);
+	s->tombstones = __atomic_load_n(&skel->bss->tombstones, __ATOMIC_RELAXED);
+	s->map_update_errors = __atomic_load_n(&skel->bss->map_update_errors,
+					       __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Drains the ring buffer until the deadline; signals end it early */
+static int wait_interval(struct ring_buffer *rb, uint64_t deadline)
+{
+	uint64_t now;
+	int err;
+
+	while (!exiting && (now = mono_ns()) < deadline) {
+		uint64_t ms = (deadline - now + 999999) / 1000000;
+
+		err = ring_buffer__poll(rb, ms > 200 ? 200 : (int)ms);
+		if (err < 0 && err != -EINTR) {
+			die_msg("reading the ring buffer: %s", strerror(-err));
+			return err;
+		}
+	}
+	err = ring_buffer__consume(rb);
+	return err < 0 && err != -EINTR ? err : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct kvmlock_top_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct kt_history hist = {};
+	struct sigaction sa = {};
+	uint64_t page_size, last, n;
+	struct kt_opts o;
+	int err;
+
+	if (kt_parse_args(argc, argv, &o, 0)) {
+		die_msg("%s", o.err);
+		return 2;
+	}
+	if (o.done)
+		return 0;
+	/*
+	 * The interactive (ncurses) screen is a later issue: until then a
+	 * terminal gets the same plain text as -b.
+	 */
+	verbose = o.verbose;
+	libbpf_set_print(libbpf_print);
+	page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (check_system())
+		return 1;
+
+	err = 1;
+	skel = kvmlock_top_bpf__open();
+	if (!skel) {
+		die_msg("cannot open the BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	memcpy((void *)skel->rodata->target_pids, o.pids, sizeof(o.pids));
+	skel->rodata->nr_target_pids = o.nr_pids;
+	if (bpf_map__set_max_entries(skel->maps.events, (uint32_t)o.ringbuf_size)) {
+		die_msg("cannot size the ring buffer");
+		goto cleanup;
+	}
+	if (kvmlock_top_bpf__load(skel)) {
+		die_msg("cannot load the BPF programs (run with -v for the verifier's log)");
+		goto cleanup;
+	}
+	if (kvmlock_top_bpf__attach(skel)) {
+		die_msg("cannot attach to the kvm_memslot_* events: %s", strerror(errno));
+		goto cleanup;
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
+	if (!rb) {
+		die_msg("cannot open the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	/* No SA_RESTART: a signal must end ring_buffer__poll() at once */
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	last = mono_ns();
+	if (reconcile(skel, &o, &hist.rec))
+		goto cleanup;
+
+	for (n = 0; !o.count || n < o.count; n++) {
+		struct kt_sample smp = {};
+		struct kt_report rep;
+		uint64_t *gone;
+		size_t nr_gone;
+
+		if (wait_interval(rb, last + o.interval_s * 1000000000ULL))
+			goto cleanup;
+		if (take_sample(skel, &smp)) {
+			free_sample(&smp);
+			goto cleanup;
+		}
+		smp.interval_ns = smp.now_ns - last;
+		smp.events_received = events_received;
+		events_received = 0;
+		last = smp.now_ns;
+		if (kt_build_report(&hist, &smp, &o, page_size, &rep, &gone, &nr_gone)) {
+			free_sample(&smp);
+			die_msg("out of memory");
+			goto cleanup;
+		}
+		if (o.json)
+			kt_render_json(stdout, &rep);
+		else
+			kt_render_text(stdout, &rep);
+		kt_report_free(&rep);
+		free_sample(&smp);
+		/* Their last figures are in the totals now */
+		if (kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
+				  bpf_map__fd(skel->maps.slots), gone, nr_gone))
+			fprintf(stderr, "kvmlock-top: warning: cannot forget a VM gone\n");
+		free(gone);
+		if (exiting)
+			break;
+	}
+	err = 0;
+cleanup:
+	ring_buffer__free(rb);
+	kvmlock_top_bpf__destroy(skel);
+	kt_history_free(&hist);
+	return err;
+}

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvmlock-top's command line, kept apart from main() so tests parse it */
+#include <argp.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+
+const char *argp_program_version = "kvmlock-top 0.1";
+const char *argp_program_bug_address = "<dev@kvmlock.invalid>";
+
+static const char doc[] =
+"Show the memslots that VMs lock (KVM_CAP_ARM_LOCK_USER_MEMORY_REGION): per VM,\n"
+"locked slots, pages and memory, the VMM's VmLck against its RLIMIT_MEMLOCK,\n"
+"lock and unlock operations, failures and lock latency.\n"
+"\n"
+"USAGE: kvmlock-top [-S] [-b|-j] [-p PID] [-s KEY] [-r N] [interval] [count]\n"
+"\n"
+"Sort keys (-s): pages (default), slots, memlock (VmLck), pct (VmLck/limit),\n"
+"locks (in the interval), fails (failed locks and account failures since\n"
+"start), lat (p99 lock latency), largest first; pid and vm, ascending.\n"
+"\n"
+"Output is plain text, one block per interval (an interactive screen is not\n"
+"there yet, so a terminal gets the same text as -b), or with -j one JSON object\n"
+"per line. Needs root (or CAP_BPF and CAP_PERFMON), debugfs and a kernel with\n"
+"the kvmlock series (the kvm_memslot_* trace events).\n"
+"\n"
+"EXAMPLES:\n"
+"    kvmlock-top             # every VM, each second, until Ctrl-C\n"
+"    kvmlock-top -S 5        # also each locked memslot, every 5 s\n"
+"    kvmlock-top -p 1234     # the VMs of VMM 1234 only\n"
+"    kvmlock-top -s pct -r 5 # the 5 VMMs closest to their RLIMIT_MEMLOCK\n"
+"    kvmlock-top -j 1 10     # 10 NDJSON objects, one a second";
+
+enum { OPT_RINGBUF = 0x100, OPT_USAGE };
+
+static const struct argp_option opts[] = {
+	{ "pid", 'p', "PID", 0, "Only the VMs of this VMM (repeatable, up to 16)", 0 },
+	{ "sort", 's', "KEY", 0, "Sort VMs by KEY (see above)", 0 },
+	{ "rows", 'r', "N", 0, "At most N VMs (totals still cover all)", 0 },
+	{ "slots", 'S', NULL, 0, "Also one row per locked memslot", 0 },
+	{ "batch", 'b', NULL, 0, "Plain text (the only text mode for now)", 0 },
+	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
+	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0,
+	  "Event ring buffer size: a power of two, a multiple of the page size (K, M suffixes; default 256K)", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Show the version", -1 },
+	{},
+};
+
+const char *kt_sort_names[] = {
+	[KT_SORT_PAGES] = "pages",
+	[KT_SORT_SLOTS] = "slots",
+	[KT_SORT_MEMLOCK] = "memlock",
+	[KT_SORT_PCT] = "pct",
+	[KT_SORT_LOCKS] = "locks",
+	[KT_SORT_FAILS] = "fails",
+	[KT_SORT_LAT] = "lat",
+	[KT_SORT_PID] = "pid",
+	[KT_SORT_VM] = "vm",
+	NULL,
+};
+
+static int fail(struct kt_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->err, sizeof(o->err), fmt, ap);
+	va_end(ap);
+	return EINVAL;
+}
+
+/* A whole decimal number in [min, max], nothing else */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || *end || x < min || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int parse_size(const char *s, uint64_t *v)
+{
+	unsigned long long x, mult = 1;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mult = 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1024 * 1024, end++;
+	if (*end || x > (1ULL << 40) / mult)
+		return -1;
+	*v = x * mult;
+	return 0;
+}
+
+struct parse_state {
+	struct kt_opts *o;
+	int npos;
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse_state *ps = state->input;
+	struct kt_opts *o = ps->o;
+	uint64_t v;
+	long page = sysconf(_SC_PAGESIZE);
+	int i;
+
+	switch (key) {
+	case 'p':
+		if (parse_u64(arg, 1, INT32_MAX, &v))
+			return fail(o, "invalid pid '%s'", arg);
+		if (o->nr_pids == KT_MAX_PIDS)
+			return fail(o, "at most %d -p options", KT_MAX_PIDS);
+		o->pids[o->nr_pids++] = (uint32_t)v;
+		break;
+	case 's':
+		for (i = 0; kt_sort_names[i]; i++)
+			if (!strcmp(arg, kt_sort_names[i]))
+				break;
+		if (!kt_sort_names[i])
+			return fail(o, "unknown sort key '%s' (pages, slots, memlock, pct, locks, fails, lat, pid, vm)", arg);
+		o->sort = (enum kt_sort)i;
+		break;
+	case 'r':
+		if (parse_u64(arg, 1, 1000000, &v))
+			return fail(o, "invalid row count '%s': a number from 1", arg);
+		o->rows = v;
+		break;
+	case 'S':
+		o->slots = true;
+		break;
+	case 'b':
+		o->batch = true;
+		break;
+	case 'j':
+		o->json = true;
+		break;
+	case 'v':
+		o->verbose = true;
+		break;
+	case OPT_RINGBUF:
+		if (parse_size(arg, &v) || v < (uint64_t)page || (v & (v - 1)) ||
+		    v % (uint64_t)page)
+			return fail(o, "invalid ring buffer size '%s': a power of two, a multiple of the page size (%ld)",
+				    arg, page);
+		o->ringbuf_size = v;
+		break;
+	/*
+	 * Ours, not argp's: ARGP_NO_ERRS (one-line errors) silences argp's
+	 * own --help as well.
+	 */
+	case 'h':
+		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP, "kvmlock-top");
+		o->done = true;
+		break;
+	case OPT_USAGE:
+		argp_help(state->root_argp, stdout, ARGP_HELP_USAGE, "kvmlock-top");
+		putchar('\n');
+		o->done = true;
+		break;
+	case 'V':
+		printf("%s\n", argp_program_version);
+		o->done = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (ps->npos == 0) {
+			if (parse_u64(arg, 1, 86400, &v))
+				return fail(o, "invalid interval '%s': whole seconds from 1 to 86400", arg);
+			o->interval_s = v;
+		} else if (ps->npos == 1) {
+			if (parse_u64(arg, 1, UINT32_MAX, &v))
+				return fail(o, "invalid count '%s': a number from 1", arg);
+			o->count = v;
+		} else {
+			return fail(o, "unexpected argument '%s' (only [interval] [count])", arg);
+		}
+		ps->npos++;
+		break;
+	case ARGP_KEY_ERROR:
+		/* argp's own errors (unknown option, missing argument): name it */
+		if (!o->err[0])
+			fail(o, "bad option '%s' (see kvmlock-top --help)",
+			     state->next > 0 && state->next <= state->argc ?
+			     state->argv[state->next - 1] : "?");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int kt_parse_args(int argc, char **argv, struct kt_opts *o, unsigned int argp_flags)
+{
+	const struct argp argp = { opts, parse_opt, "[interval] [count]", doc,
+				   NULL, NULL, NULL };
+	struct parse_state ps = { .o = o };
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	o->interval_s = 1;
+	o->sort = KT_SORT_PAGES;
+	o->ringbuf_size = KT_RINGBUF_DEFAULT;
+	/* ARGP_NO_ERRS: one line of ours, not argp's two */
+	err = argp_parse(&argp, argc, argv, ARGP_NO_ERRS | ARGP_NO_HELP | argp_flags, NULL, &ps);
+	if (err && !o->err[0])
+		fail(o, "bad command line (see kvmlock-top --help)");
+	return err;
+}
+
+bool kt_pid_wanted(const struct kt_opts *o, uint32_t pid)
+{
+	uint32_t i;
+
+	if (!o->nr_pids)
+		return true;
+	for (i = 0; i < o->nr_pids; i++)
+		if (o->pids[i] == pid)
+			return true;
+	return false;
+}

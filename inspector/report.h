@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmlock-top's pure part: from what the maps and the kernel state hold at
+ * the end of an interval, the per-VM rows and totals (interval diffs,
+ * percentiles), sorted and rendered as text or NDJSON. No BPF, no I/O but
+ * the FILE it renders to, so the host unit tests drive it with fixtures.
+ */
+#ifndef KVMLOCK_REPORT_H
+#define KVMLOCK_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "kvmlock/kvmlock-top.h"
+#include "options.h"
+
+/* The VMM process, from /proc/<pid>/{comm,status,limits} */
+struct kt_proc {
+	bool known;			/* /proc/<pid> was there */
+	char comm[KT_COMM_LEN];
+	bool vmlck_known;
+	uint64_t vmlck_bytes;		/* VmLck */
+	bool limit_known;
+	bool limit_unlimited;
+	uint64_t limit_bytes;		/* RLIMIT_MEMLOCK, soft */
+};
+
+/* A live VM: a directory of /sys/kernel/debug/kvm with locked_memslots */
+struct kt_live_vm {
+	uint64_t vm;
+	uint32_t pid;
+	struct kt_proc proc;
+	bool kstat_known;		/* locked_slots, locked_pages read */
+	uint64_t kstat_locked_slots;
+	uint64_t kstat_locked_pages;
+};
+
+/* One entry of the "slots" map */
+struct kt_slot_entry {
+	struct kt_slot_key key;
+	struct kt_slot val;
+};
+
+/* One entry of the "vm_stats" map */
+struct kt_stats_entry {
+	uint64_t vm;
+	struct kt_vm_stats s;
+};
+
+/* What one interval read: the maps, then the live VMs */
+struct kt_sample {
+	struct kt_stats_entry *stats;
+	size_t nr_stats;
+	struct kt_slot_entry *slots;
+	size_t nr_slots;
+	struct kt_live_vm *vms;
+	size_t nr_vms;
+	uint64_t now_ns;		/* CLOCK_MONOTONIC, after the reads */
+	struct timespec wall;		/* CLOCK_REALTIME, same moment */
+	uint64_t interval_ns;		/* since the previous sample */
+	uint64_t events_received;	/* this interval */
+	uint64_t events_lost_total;	/* the BPF counter */
+	uint64_t tombstones;		/* the BPF counter */
+	uint64_t map_update_errors;	/* the BPF counter */
+};
+
+/* Operation counters: cumulative, or over an interval */
+struct kt_agg {
+	uint64_t locks_ok;
+	uint64_t locks_failed;
+	uint64_t unlocks;
+	uint64_t unlocks_failed;
+	uint64_t account_failures;
+	uint64_t deferred_ops;
+	uint64_t lat_max_ns;
+	uint64_t lat_hist[KT_HIST_BUCKETS];
+};
+
+struct kt_lat {
+	bool valid;			/* a successful lock in the interval */
+	uint64_t p50_ns, p99_ns, max_ns;
+};
+
+struct kt_slot_row {
+	uint32_t slot;
+	bool noaddr;			/* hva/ipa unknown (see KT_SLOT_F_NOADDR) */
+	bool rw;
+	uint64_t ipa_start, ipa_end, hva;
+	uint64_t npages, bytes;
+	uint64_t locked_for_ns;
+	uint64_t lock_latency_ns;
+};
+
+struct kt_vm_row {
+	uint64_t vm;
+	uint32_t pid;
+	struct kt_proc proc;
+	uint64_t locked_slots, locked_pages, rw_pages, ro_pages;
+	bool pct_valid;
+	double pct;			/* VmLck / RLIMIT_MEMLOCK */
+	struct kt_agg iv, cum;		/* interval, since start */
+	struct kt_lat lat;
+	bool acct_seen;
+	uint64_t acct_locked_vm_pages, acct_limit_pages;
+	bool age_valid;
+	uint64_t age_ns;
+	bool mismatch;			/* the kernel's locked_slots/pages differ */
+	struct kt_slot_row *slots;
+	size_t nr_slots;
+};
+
+struct kt_report {
+	struct timespec wall;
+	uint64_t interval_ns;
+	uint64_t page_size;
+	struct kt_vm_row *rows;		/* sorted, at most -r of them */
+	size_t nr_rows;
+	size_t nr_vms;			/* live VMs shown or not */
+	struct {
+		uint64_t locked_slots, locked_pages, rw_pages, ro_pages;
+		struct kt_agg iv, cum;	/* with VMs that exited */
+		struct kt_lat lat;
+	} totals;
+	uint64_t events_received, events_received_total;
+	uint64_t events_lost, events_lost_total;
+	uint64_t seeded, skipped, tombstones;
+	uint64_t state_mismatches;	/* VMs of this interval */
+	uint64_t map_update_errors;
+	bool show_slots;
+};
+
+/* Reconciliation at start-up (bpfstate.c counts it) */
+struct kt_reconciled {
+	uint64_t seeded;		/* slots inserted from the kernel state */
+	uint64_t skipped;		/* an entry (events after attach) existed */
+};
+
+/* What the engine remembers between intervals */
+struct kt_history {
+	struct kt_stats_entry *prev;	/* the previous interval's dump */
+	size_t nr_prev;
+	struct kt_agg departed;		/* VMs gone: their last cumulative */
+	uint64_t events_received_total;
+	uint64_t events_lost_prev;
+	struct kt_reconciled rec;
+};
+
+/* Histogram */
+uint64_t kt_hist_upper(uint32_t bucket);
+uint64_t kt_hist_lower(uint32_t bucket);
+void kt_lat_from_hist(const uint64_t *hist, uint64_t max_ns, struct kt_lat *lat);
+
+/* Counters */
+void kt_agg_from_stats(struct kt_agg *a, const struct kt_vm_stats *s);
+void kt_agg_interval(struct kt_agg *iv, const struct kt_vm_stats *cur,
+		     const struct kt_vm_stats *prev);
+void kt_agg_add(struct kt_agg *sum, const struct kt_agg *a);
+
+/*
+ * One interval: rows of the live VMs (not filtered out by the pids of o),
+ * sorted and limited as o says, and totals. Updates h (previous snapshot,
+ * VMs gone). The vm ids of VMs in the sample's maps that are not live any
+ * more are stored in *gone (malloc'd, *nr_gone of them): the caller
+ * deletes their map entries. Returns 0 or -ENOMEM.
+ */
+int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
+		    const struct kt_opts *o, uint64_t page_size,
+		    struct kt_report *r, uint64_t **gone, size_t *nr_gone);
+void kt_report_free(struct kt_report *r);
+void kt_history_free(struct kt_history *h);
+
+void kt_sort_rows(struct kt_vm_row *rows, size_t n, enum kt_sort key);
+
+void kt_render_text(FILE *f, const struct kt_report *r);
+void kt_render_json(FILE *f, const struct kt_report *r);
+
+/* "1.5G", "768K", "12.3ms": at most 6 characters */
+void kt_fmt_bytes(char *buf, size_t len, uint64_t bytes);
+void kt_fmt_ns(char *buf, size_t len, uint64_t ns);
+
+#endif /* KVMLOCK_REPORT_H */
