@@ -2,6 +2,7 @@
 /* kvmlock-top's rows, totals, percentiles and their text and JSON forms */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -480,6 +481,23 @@ static void fmt_pair(char *buf, size_t len, uint64_t a, uint64_t b)
 	snprintf(buf, len, "%" PRIu64 "/%" PRIu64, a, b);
 }
 
+/* One line, without the blanks that empty columns (totals) leave at its end */
+__attribute__((format(printf, 2, 3)))
+static void puts_trimmed(FILE *f, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	while (n && line[n - 1] == ' ')
+		line[--n] = '\0';
+	fprintf(f, "%s\n", line);
+}
+
 static void print_mem_line(FILE *f, const char *vm, const char *pid, const char *comm,
 			   uint64_t slots, uint64_t pages, uint64_t ps, uint64_t rw,
 			   uint64_t ro, const char *vmlck, const char *limit,
@@ -490,8 +508,8 @@ static void print_mem_line(FILE *f, const char *vm, const char *pid, const char 
 	kt_fmt_bytes(b1, sizeof(b1), pages * ps);
 	kt_fmt_bytes(b2, sizeof(b2), rw * ps);
 	kt_fmt_bytes(b3, sizeof(b3), ro * ps);
-	fprintf(f, "%5s %7s %-10.10s %5" PRIu64 " %8" PRIu64 " %6s %6s %6s %6s %6s %5s\n",
-		vm, pid, comm, slots, pages, b1, b2, b3, vmlck, limit, pct);
+	puts_trimmed(f, "%5s %7s %-10.10s %5" PRIu64 " %8" PRIu64 " %6s %6s %6s %6s %6s %5s",
+		     vm, pid, comm, slots, pages, b1, b2, b3, vmlck, limit, pct);
 }
 
 static void print_ops_line(FILE *f, const char *vm, const struct kt_agg *iv,
@@ -512,8 +530,8 @@ static void print_ops_line(FILE *f, const char *vm, const struct kt_agg *iv,
 		kt_fmt_ns(p99, sizeof(p99), lat->p99_ns);
 		kt_fmt_ns(max, sizeof(max), lat->max_ns);
 	}
-	fprintf(f, "%5s %9s %9s %9s %7s %7s %6s %6s %6s %6s\n", vm, locks, lfail,
-		unl, ufail, acct, p50, p99, max, age);
+	puts_trimmed(f, "%5s %9s %9s %9s %7s %7s %6s %6s %6s %6s", vm, locks, lfail,
+		     unl, ufail, acct, p50, p99, max, age);
 }
 
 void kt_render_text(FILE *f, const struct kt_report *r)
@@ -532,8 +550,8 @@ void kt_render_text(FILE *f, const struct kt_report *r)
 		fprintf(f, "events lost: %" PRIu64 " (%" PRIu64 " since start): ring buffer full; counts stay exact\n",
 			r->events_lost, r->events_lost_total);
 	if (r->seeded || r->skipped || r->tombstones)
-		fprintf(f, "at start: %" PRIu64 " slots read from the kernel, %" PRIu64
-			" covered by events, %" PRIu64 " older locks unlocked\n",
+		fprintf(f, "start-up: %" PRIu64 " slots seeded, %" PRIu64
+			" covered by events, %" PRIu64 " tombstones\n",
 			r->seeded, r->skipped, r->tombstones);
 	if (r->state_mismatches)
 		fprintf(f, "kernel stats differ for %" PRIu64 " VMs (marked *)\n",
