@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# kvmlock-top on the host: it builds (host and static arm64), its userspace
+# logic passes the cmocka unit tests (test_report), its BPF programs do
+# what the events imply when run with BPF_PROG_TEST_RUN (test_bpf, root),
+# and the tool refuses, with one line and nothing left attached, what this
+# host lacks (the kvm_memslot_* events), bad options and missing privileges.
+#
+# The BPF object is built against the patched kernel's BTF: VMLINUX_BTF if
+# set, else $KVMLOCK_KERNEL_DIR/vmlinux.btf (make check sets the latter).
+set -uo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+OUT=$BUILD/inspector
+TOOL=$OUT/host/kvmlock-top
+
+btf=${VMLINUX_BTF:-${KVMLOCK_KERNEL_DIR:+$KVMLOCK_KERNEL_DIR/vmlinux.btf}}
+if [ -z "$btf" ] || [ ! -f "$btf" ]; then
+	not_ok "kvmlock-top builds" \
+		"no kernel BTF: set VMLINUX_BTF, or KVMLOCK_KERNEL_DIR to a kernel output with vmlinux.btf (got '${btf:-nothing}')"
+	finish test_kvmlock_top
+	exit
+fi
+
+if out=$(make -C "$TOP" --no-print-directory inspector VMLINUX_BTF="$btf" 2>&1); then
+	ok "make inspector builds the tool and its tests"
+else
+	not_ok "make inspector builds the tool and its tests" "$out"
+	finish test_kvmlock_top
+	exit
+fi
+
+# A cmocka binary's TAP output, one ok/not_ok line per test case.
+run_cmocka() { # suite binary
+	local suite=$1 bin=$2 out rc line n=0 nf=0
+	out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$bin" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$suite: ${line#ok * - }"; n=$((n + 1)) ;;
+		"not ok "*)
+			not_ok "$suite: ${line#not ok * - }" "$(grep -v '^\(not \)\?ok ' <<<"$out")"
+			n=$((n + 1)) nf=$((nf + 1))
+			;;
+		esac
+	done <<<"$out"
+	# a crash, or an exit status its cases do not explain, fails too
+	if [ "$n" -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; }; then
+		not_ok "$suite: exit $rc after $n test cases" "$out"
+	fi
+}
+
+run_cmocka report "$OUT/host/test_report"
+
+if [ "$(id -u)" -eq 0 ]; then
+	run_cmocka bpf "$OUT/host/test_bpf"
+else
+	not_ok "bpf: test_bpf needs root (BPF_PROG_TEST_RUN)"
+fi
+
+# The arm64 build the guest runs
+info=$(file -b "$OUT/arm64/kvmlock-top")
+if [[ $info == *aarch64* && $info == *"statically linked"* ]]; then
+	ok "the arm64 kvmlock-top is a static aarch64 executable"
+else
+	not_ok "the arm64 kvmlock-top is a static aarch64 executable" "$info"
+fi
+
+# The host binary on this host, whose kernel has no kvm_memslot_* events
+progs_before=$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)
+out=$("$TOOL" -b 1 1 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
+	[[ $out == "kvmlock-top: the kernel lacks 9 of the 9 kvm_memslot_* trace events (kvm_memslot_lock_begin, kvm_memslot_pin, kvm_memslot_map, kvm_memslot_account_fail, kvm_memslot_lock_end, kvm_memslot_unlock_begin, kvm_memslot_unlock, kvm_memslot_unlock_end, kvm_memslot_deferred_ops): it needs the kvmlock series" ]]; then
+	ok "without the events: one line naming them, exit $rc"
+else
+	not_ok "without the events: one line naming them (exit $rc)" "$out"
+fi
+expect "nothing left attached or loaded" "$progs_before" \
+	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
+
+# Bad options: one line each, exit 2
+bad() { # expected message, arguments...
+	local want=$1 out rc
+	shift
+	out=$("$TOOL" "$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 2 ] && [ "$out" = "kvmlock-top: $want" ]; then
+		ok "kvmlock-top $*: $want"
+	else
+		not_ok "kvmlock-top $* (exit $rc, want 2 and '$want')" "$out"
+	fi
+}
+bad "invalid interval '0': whole seconds from 1 to 86400" 0
+bad "invalid interval 'soon': whole seconds from 1 to 86400" soon
+bad "invalid count '0': a number from 1" 1 0
+bad "unexpected argument '3' (only [interval] [count])" 1 2 3
+bad "unknown sort key 'size' (pages, slots, memlock, pct, locks, fails, lat, pid, vm)" -s size
+bad "invalid pid 'x'" -p x
+bad "invalid row count '-1': a number from 1" -r -1
+bad "invalid ring buffer size '3000': a power of two, a multiple of the page size ($(getconf PAGESIZE))" --ringbuf-size 3000
+bad "bad option '--frobnicate' (see kvmlock-top --help)" --frobnicate
+
+out=$("$TOOL" --version 2>&1)
+expect "--version" "kvmlock-top 0.1" "$out"
+if out=$("$TOOL" --help 2>&1) && grep -q '^USAGE: kvmlock-top' <<<"$out" &&
+	grep -q '^EXAMPLES:' <<<"$out" && grep -q -- '--ringbuf-size' <<<"$out"; then
+	ok "--help shows USAGE, EXAMPLES and the options, exit 0"
+else
+	not_ok "--help shows USAGE, EXAMPLES and the options, exit 0" "$out"
+fi
+
+# Unprivileged: refused before anything is loaded
+if command -v setpriv >/dev/null; then
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" -b 1 1 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] &&
+		[ "$out" = "kvmlock-top: needs root, or CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)" ]; then
+		ok "as nobody: refused for privileges, exit $rc"
+	else
+		not_ok "as nobody: refused for privileges (exit $rc)" "$out"
+	fi
+else
+	not_ok "setpriv (util-linux) is there to test running as nobody"
+fi
+
+finish test_kvmlock_top

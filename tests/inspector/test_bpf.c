@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmlock-top's BPF programs, loaded (never attached) on the host and run
+ * with BPF_PROG_TEST_RUN: each raw_tp program gets the event's arguments
+ * as its u64 context, as the tracepoint would pass them. Then the maps
+ * must hold exactly what the event sequences imply. Needs root.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfstate.h"
+#include "kvmlock-top.skel.h"
+
+static struct kvmlock_top_bpf *skel;
+
+#define VM	7ULL
+#define PID	4242ULL
+#define NEG(x)	((uint64_t)(int64_t)(x))
+
+static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static struct kvmlock_top_bpf *load(const uint32_t *pids, uint32_t npids,
+				    uint32_t ringbuf)
+{
+	struct kvmlock_top_bpf *s = kvmlock_top_bpf__open();
+
+	assert_non_null(s);
+	if (npids) {
+		memcpy((void *)s->rodata->target_pids, pids, npids * sizeof(*pids));
+		s->rodata->nr_target_pids = npids;
+	}
+	if (ringbuf)
+		assert_int_equal(bpf_map__set_max_entries(s->maps.events, ringbuf), 0);
+	assert_int_equal(kvmlock_top_bpf__load(s), 0);
+	return s;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	skel = load(NULL, 0, 0);
+	skel->bss->reconcile_done = 1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	kvmlock_top_bpf__destroy(skel);
+	skel = NULL;
+	return 0;
+}
+
+static void run(struct bpf_program *prog, const uint64_t *args, size_t n)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args,
+		    .ctx_size_in = (uint32_t)(n * sizeof(*args)));
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0);
+	assert_int_equal(opts.retval, 0);
+}
+
+#define RUN(prog, ...) do {						\
+	uint64_t a_[] = { __VA_ARGS__ };				\
+	run(skel->progs.prog, a_, sizeof(a_) / sizeof(a_[0]));		\
+} while (0)
+
+/* The events of a LOCK, as the kernel emits them */
+static void lock_ok(uint64_t vm, uint64_t pid, uint32_t slot, uint64_t flags,
+		    uint64_t hva, uint64_t npages, uint64_t ipa, uint64_t dur)
+{
+	RUN(kt_lock_begin, vm, pid, slot, flags);
+	RUN(kt_pin, vm, pid, slot, hva, npages, !!(flags & KT_LOCK_WRITE), 0, dur / 2);
+	RUN(kt_map, vm, pid, slot, ipa, npages * 4096, flags, dur / 4);
+	RUN(kt_lock_end, vm, pid, slot, flags, npages, 0, dur);
+}
+
+static void unlock_one(uint64_t vm, uint64_t pid, uint32_t slot, uint64_t npages,
+		       uint64_t reason)
+{
+	RUN(kt_unlock, vm, pid, slot, npages, 1, 1, reason, 1000);
+}
+
+static bool get_slot(uint64_t vm, uint32_t slot, struct kt_slot *out)
+{
+	struct kt_slot_key key = { .vm = vm, .slot = slot };
+
+	return !bpf_map_lookup_elem(bpf_map__fd(skel->maps.slots), &key, out);
+}
+
+static struct kt_vm_stats *get_stats(uint64_t vm)
+{
+	static struct kt_vm_stats s;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.vm_stats), &vm, &s))
+		return NULL;
+	return &s;
+}
+
+static size_t count_entries(struct bpf_map *map)
+{
+	struct kt_slot_entry *e = NULL;
+	struct kt_stats_entry *s = NULL;
+	size_t n = 0;
+
+	if (map == skel->maps.slots) {
+		assert_int_equal(kt_dump_slots(bpf_map__fd(map), &e, &n), 0);
+		free(e);
+	} else {
+		assert_int_equal(kt_dump_stats(bpf_map__fd(map), &s, &n), 0);
+		free(s);
+	}
+	return n;
+}
+
+static void test_lock_ok(void **state)
+{
+	struct kt_vm_stats *st;
+	struct kt_slot s;
+
+	(void)state;
+	lock_ok(VM, PID, 1, KT_LOCK_READ | KT_LOCK_WRITE, 0x7f996c1000ULL, 64,
+		0x100000000ULL, 2738976);
+	lock_ok(VM, PID, 2, KT_LOCK_READ, 0x7f00000000ULL, 16, 0x200000000ULL, 1000);
+
+	assert_true(get_slot(VM, 1, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.flags, KT_SLOT_F_RW);
+	assert_int_equal(s.pid, PID);
+	assert_int_equal(s.hva, 0x7f996c1000ULL);
+	assert_int_equal(s.npages, 64);
+	assert_int_equal(s.ipa, 0x100000000ULL);
+	assert_int_equal(s.size, 64 * 4096);
+	assert_int_equal(s.lock_duration_ns, 2738976);
+	assert_true(s.locked_at_ns > 0);
+
+	assert_true(get_slot(VM, 2, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.flags, 0);	/* read-only */
+	assert_int_equal(s.npages, 16);
+
+	st = get_stats(VM);
+	assert_non_null(st);
+	assert_int_equal(st->pid, PID);
+	assert_int_equal(st->locks_ok, 2);
+	assert_int_equal(st->locks_failed, 0);
+	assert_int_equal(st->account_failures, 0);
+	assert_int_equal(st->unlocks, 0);
+	assert_int_equal(st->lat_max_ns, 2738976);
+	assert_int_equal(st->lat_sum_ns, 2738976 + 1000);
+	assert_int_equal(st->lat_hist[kt_hist_bucket(2738976)], 1);
+	assert_int_equal(st->lat_hist[kt_hist_bucket(1000)], 1);
+	assert_true(st->last_event_ns >= s.locked_at_ns);
+	assert_int_equal(count_entries(skel->maps.slots), 2);
+	assert_int_equal(skel->bss->events_lost, 0);
+}
+
+static void test_lock_account_fail(void **state)
+{
+	struct kt_vm_stats *st;
+	struct kt_slot s;
+
+	(void)state;
+	RUN(kt_lock_begin, VM, PID, 2, 3);
+	RUN(kt_account_fail, VM, PID, 2, 16, 64, 72, 0, NEG(-12));
+	RUN(kt_lock_end, VM, PID, 2, 3, 0, NEG(-12), 5000);
+	/* another failure: EFAULT, no account_fail */
+	RUN(kt_lock_begin, VM, PID, 3, 1);
+	RUN(kt_lock_end, VM, PID, 3, 1, 0, NEG(-14), 800);
+
+	assert_false(get_slot(VM, 2, &s));
+	assert_false(get_slot(VM, 3, &s));
+	st = get_stats(VM);
+	assert_non_null(st);
+	assert_int_equal(st->locks_ok, 0);
+	assert_int_equal(st->locks_failed, 2);
+	assert_int_equal(st->account_failures, 1);
+	assert_int_equal(st->last_acct_locked_vm, 64);
+	assert_int_equal(st->last_acct_limit, 72);
+	/* failed locks stay out of the latency figures */
+	assert_int_equal(st->lat_max_ns, 0);
+	assert_int_equal(st->lat_sum_ns, 0);
+}
+
+static void test_lock_busy_keeps_live(void **state)
+{
+	struct kt_slot s;
+
+	(void)state;
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	/* LOCK of a locked slot: EBUSY, no pin */
+	RUN(kt_lock_begin, VM, PID, 1, 3);
+	RUN(kt_lock_end, VM, PID, 1, 3, 0, NEG(-16), 50);
+	assert_true(get_slot(VM, 1, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.npages, 8);
+	assert_int_equal(get_stats(VM)->locks_failed, 1);
+}
+
+static void test_lock_failed_after_pin(void **state)
+{
+	struct kt_slot s;
+
+	(void)state;
+	RUN(kt_lock_begin, VM, PID, 4, 3);
+	RUN(kt_pin, VM, PID, 4, 0x1000, 8, 1, 0, 10);
+	assert_true(get_slot(VM, 4, &s));
+	assert_int_equal(s.state, KT_SLOT_PENDING);
+	RUN(kt_lock_end, VM, PID, 4, 3, 0, NEG(-4), 50);
+	assert_false(get_slot(VM, 4, &s));
+}
+
+static void test_unlock(void **state)
+{
+	struct kt_vm_stats *st;
+	struct kt_slot s;
+
+	(void)state;
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	RUN(kt_unlock_begin, VM, PID, 1, 0);
+	unlock_one(VM, PID, 1, 8, KT_REASON_UNLOCK);
+	RUN(kt_unlock_end, VM, PID, 1, 0, 1, 0, 2000);
+	assert_false(get_slot(VM, 1, &s));
+	/* UNLOCK of a slot not locked: -EINVAL, no unlock event */
+	RUN(kt_unlock_begin, VM, PID, 1, 0);
+	RUN(kt_unlock_end, VM, PID, 1, 0, 0, NEG(-22), 300);
+	st = get_stats(VM);
+	assert_int_equal(st->unlocks, 1);
+	assert_int_equal(st->unlocks_failed, 1);
+	assert_int_equal(count_entries(skel->maps.slots), 0);
+	assert_int_equal(skel->bss->tombstones, 0);
+}
+
+static void test_unlock_all_and_destroy(void **state)
+{
+	struct kt_slot s;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		lock_ok(VM, PID, i, 3, 0x1000 * (i + 1), 4, 0x1000000 * (i + 1), 100);
+	for (i = 0; i < 2; i++)
+		lock_ok(VM + 1, PID + 1, i, 1, 0x1000, 4, 0x1000000 * (i + 1), 100);
+	RUN(kt_unlock_begin, VM, PID, 0, KT_UNLOCK_ALL);
+	for (i = 0; i < 3; i++)
+		unlock_one(VM, PID, i, 4, KT_REASON_UNLOCK_ALL);
+	RUN(kt_unlock_end, VM, PID, 0, KT_UNLOCK_ALL, 3, 0, 5000);
+	/* the other VM's VMM exits: vm-destroy unlocks, no begin/end */
+	for (i = 0; i < 2; i++)
+		unlock_one(VM + 1, PID + 1, i, 4, KT_REASON_VM_DESTROY);
+	for (i = 0; i < 3; i++)
+		assert_false(get_slot(VM, i, &s));
+	assert_int_equal(count_entries(skel->maps.slots), 0);
+	assert_int_equal(get_stats(VM)->unlocks, 3);
+	assert_int_equal(get_stats(VM + 1)->unlocks, 2);
+	assert_int_equal(get_stats(VM)->unlocks_failed, 0);
+	assert_int_equal(get_stats(VM)->locks_ok, 3);
+	assert_int_equal(get_stats(VM + 1)->locks_ok, 2);
+}
+
+static void test_unlock_unknown_tombstone(void **state)
+{
+	struct kt_slot s;
+
+	(void)state;
+	/* locked before the tool started: no entry */
+	unlock_one(VM, PID, 5, 32, KT_REASON_UNLOCK);
+	assert_true(get_slot(VM, 5, &s));
+	assert_int_equal(s.state, KT_SLOT_TOMBSTONE);
+	assert_int_equal(s.npages, 32);
+	assert_int_equal(skel->bss->tombstones, 1);
+	assert_int_equal(get_stats(VM)->unlocks, 1);
+	/* locked again: the tombstone turns PENDING, then LIVE */
+	RUN(kt_lock_begin, VM, PID, 5, 1);
+	RUN(kt_pin, VM, PID, 5, 0x5000, 16, 0, 0, 10);
+	assert_true(get_slot(VM, 5, &s));
+	assert_int_equal(s.state, KT_SLOT_PENDING);
+	RUN(kt_map, VM, PID, 5, 0x50000000, 16 * 4096, 1, 10);
+	RUN(kt_lock_end, VM, PID, 5, 1, 16, 0, 77);
+	assert_true(get_slot(VM, 5, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.npages, 16);
+	assert_int_equal(s.ipa, 0x50000000);
+	assert_int_equal(s.hva, 0x5000);
+	assert_int_equal(s.flags, 0);
+	assert_int_equal(skel->bss->tombstones, 1);
+}
+
+static void test_unlock_before_reconcile(void **state)
+{
+	struct kt_slot s;
+
+	(void)state;
+	skel->bss->reconcile_done = 0;
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	unlock_one(VM, PID, 1, 8, KT_REASON_UNLOCK);
+	/* a snapshot read before the unlock must not bring it back */
+	assert_true(get_slot(VM, 1, &s));
+	assert_int_equal(s.state, KT_SLOT_TOMBSTONE);
+	assert_int_equal(skel->bss->tombstones, 0);
+}
+
+static void test_lock_straddling_attach(void **state)
+{
+	struct kt_slot s;
+
+	(void)state;
+	/* lock_begin, pin and map fired before attach */
+	RUN(kt_lock_end, VM, PID, 9, 3, 128, 0, 4000);
+	assert_true(get_slot(VM, 9, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.flags, KT_SLOT_F_RW | KT_SLOT_F_NOADDR);
+	assert_int_equal(s.npages, 128);
+	assert_int_equal(s.lock_duration_ns, 4000);
+}
+
+static void test_deferred_ops(void **state)
+{
+	(void)state;
+	RUN(kt_deferred_ops, VM, PID, 1 | 2, 1, 64, 38352);
+	RUN(kt_deferred_ops, VM, PID, 2 | 4, 1, 64, 55504);
+	assert_int_equal(get_stats(VM)->deferred_ops, 2);
+}
+
+static void test_pid_filter(void **state)
+{
+	const uint32_t pids[] = { 100, 300 };
+	struct kt_slot s;
+
+	(void)state;
+	kvmlock_top_bpf__destroy(skel);
+	skel = load(pids, 2, 0);
+	lock_ok(VM, 200, 1, 3, 0x1000, 8, 0x8000000, 100);
+	unlock_one(VM + 5, 200, 3, 8, KT_REASON_UNLOCK);
+	RUN(kt_deferred_ops, VM, 200, 1, 1, 8, 10);
+	assert_int_equal(count_entries(skel->maps.slots), 0);
+	assert_int_equal(count_entries(skel->maps.vm_stats), 0);
+	lock_ok(VM + 1, 100, 1, 3, 0x1000, 8, 0x8000000, 100);
+	lock_ok(VM + 2, 300, 1, 3, 0x1000, 8, 0x8000000, 100);
+	assert_true(get_slot(VM + 1, 1, &s));
+	assert_true(get_slot(VM + 2, 1, &s));
+	assert_int_equal(count_entries(skel->maps.slots), 2);
+	assert_int_equal(count_entries(skel->maps.vm_stats), 2);
+	assert_int_equal(skel->bss->tombstones, 0);
+}
+
+static void test_latency_histogram(void **state)
+{
+	static const uint64_t d[] = { 1, 7, 8, 15, 16, 17, 1000, 1000000, 1000000 };
+	struct kt_vm_stats *st;
+	uint32_t i, total = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		RUN(kt_lock_end, VM, PID, i, 1, 1, 0, d[i]);
+	st = get_stats(VM);
+	/* bucket indexes worked out by hand: v < 8 is v; then 8 a power of 2 */
+	assert_int_equal(st->lat_hist[1], 1);
+	assert_int_equal(st->lat_hist[7], 1);
+	assert_int_equal(st->lat_hist[8], 1);
+	assert_int_equal(st->lat_hist[15], 1);
+	assert_int_equal(st->lat_hist[16], 2);	/* 16 and 17 */
+	assert_int_equal(st->lat_hist[63], 1);	/* 1000: 2^9, sub 7 */
+	assert_int_equal(st->lat_hist[143], 2);	/* 1000000: 2^19, sub 7 */
+	for (i = 0; i < KT_HIST_BUCKETS; i++)
+		total += (uint32_t)st->lat_hist[i];
+	assert_int_equal(total, 9);
+	assert_int_equal(st->lat_max_ns, 1000000);
+	assert_int_equal(st->locks_ok, 9);
+}
+
+static void test_reconcile(void **state)
+{
+	struct kt_kslot ks[] = {
+		{ .slot = 1, .rw = true, .ipa_start = 0x1000000, .ipa_end = 0x1008000,
+		  .npages = 8, .hva = 0xa000, .locked_at_ns = 11, .lock_duration_ns = 12 },
+		{ .slot = 2, .rw = true, .ipa_start = 0x2000000, .ipa_end = 0x2008000,
+		  .npages = 8, .hva = 0xb000, .locked_at_ns = 21, .lock_duration_ns = 22 },
+		{ .slot = 3, .rw = false, .ipa_start = 0x3000000, .ipa_end = 0x3008000,
+		  .npages = 8, .hva = 0xc000, .locked_at_ns = 31, .lock_duration_ns = 32 },
+		{ .slot = 4, .rw = false, .ipa_start = 0x4000000, .ipa_end = 0x4010000,
+		  .npages = 16, .hva = 0xd000, .locked_at_ns = 41, .lock_duration_ns = 42 },
+	};
+	struct kt_kslot other[] = {
+		{ .slot = 0, .rw = true, .ipa_start = 0, .ipa_end = 0x1000, .npages = 1 },
+	};
+	struct kt_kvm vms[] = {
+		{ .vm = VM, .pid = PID, .slots = ks, .nr_slots = 4 },
+		{ .vm = VM + 1, .pid = PID + 1, .slots = other, .nr_slots = 1 },
+	};
+	struct kt_reconciled rec = {};
+	struct kt_opts o = {};
+	struct kt_slot s;
+
+	(void)state;
+	skel->bss->reconcile_done = 0;
+	/* events after attach: slot 1 being locked, 2 locked, 3 unlocked */
+	RUN(kt_lock_begin, VM, PID, 1, 3);
+	RUN(kt_pin, VM, PID, 1, 0xe000, 8, 1, 0, 10);
+	lock_ok(VM, PID, 2, 3, 0xf000, 8, 0x2000000, 100);
+	unlock_one(VM, PID, 3, 8, KT_REASON_UNLOCK);
+
+	o.nr_pids = 1;
+	o.pids[0] = PID;
+	assert_int_equal(kt_reconcile(bpf_map__fd(skel->maps.slots), vms, 2, &o, &rec), 0);
+	assert_int_equal(rec.seeded, 1);
+	assert_int_equal(rec.skipped, 3);
+
+	assert_true(get_slot(VM, 1, &s));
+	assert_int_equal(s.state, KT_SLOT_PENDING);
+	assert_int_equal(s.hva, 0xe000);
+	assert_true(get_slot(VM, 2, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.hva, 0xf000);	/* the event's, not the snapshot's */
+	assert_int_equal(s.lock_duration_ns, 100);
+	assert_true(get_slot(VM, 3, &s));
+	assert_int_equal(s.state, KT_SLOT_TOMBSTONE);
+	assert_true(get_slot(VM, 4, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.flags, KT_SLOT_F_SEEDED);
+	assert_int_equal(s.pid, PID);
+	assert_int_equal(s.npages, 16);
+	assert_int_equal(s.ipa, 0x4000000);
+	assert_int_equal(s.size, 0x10000);
+	assert_int_equal(s.hva, 0xd000);
+	assert_int_equal(s.locked_at_ns, 41);
+	assert_int_equal(s.lock_duration_ns, 42);
+	/* the VM of another VMM (-p) is not seeded */
+	assert_false(get_slot(VM + 1, 0, &s));
+
+	/* the pending lock completes; unlocking the seeded slot tombstones it */
+	RUN(kt_map, VM, PID, 1, 0x1000000, 8 * 4096, 3, 10);
+	RUN(kt_lock_end, VM, PID, 1, 3, 8, 0, 500);
+	assert_true(get_slot(VM, 1, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_int_equal(s.flags, KT_SLOT_F_RW);
+
+	/* without -p, the other VM is seeded; a second pass seeds nothing */
+	memset(&o, 0, sizeof(o));
+	memset(&rec, 0, sizeof(rec));
+	assert_int_equal(kt_reconcile(bpf_map__fd(skel->maps.slots), vms, 2, &o, &rec), 0);
+	assert_int_equal(rec.seeded, 1);
+	assert_int_equal(rec.skipped, 4);
+	assert_true(get_slot(VM + 1, 0, &s));
+	assert_int_equal(s.flags, KT_SLOT_F_SEEDED | KT_SLOT_F_RW);
+}
+
+static void test_delete_vms(void **state)
+{
+	uint64_t gone[] = { VM, VM + 9 };
+	struct kt_slot s;
+
+	(void)state;
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	lock_ok(VM, PID, 2, 3, 0x1000, 8, 0x9000000, 100);
+	unlock_one(VM, PID, 3, 8, KT_REASON_UNLOCK);	/* a tombstone */
+	lock_ok(VM + 1, PID + 1, 1, 3, 0x1000, 8, 0x8000000, 100);
+	assert_int_equal(kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
+				       bpf_map__fd(skel->maps.slots), gone, 2), 0);
+	assert_null(get_stats(VM));
+	assert_non_null(get_stats(VM + 1));
+	assert_int_equal(count_entries(skel->maps.slots), 1);
+	assert_true(get_slot(VM + 1, 1, &s));
+}
+
+static int count_cb(void *ctx, void *data, size_t size)
+{
+	const struct kt_event *e = data;
+
+	assert_int_equal(size, sizeof(*e));
+	assert_true(e->type >= KT_EV_LOCK_BEGIN && e->type < KT_EV_MAX);
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+static void test_ringbuf_overflow(void **state)
+{
+	const uint32_t nlocks = 50, fired = nlocks * 4;
+	struct ring_buffer *rb;
+	struct kt_vm_stats *st;
+	uint64_t delivered = 0;
+	uint32_t i;
+
+	(void)state;
+	kvmlock_top_bpf__destroy(skel);
+	skel = load(NULL, 0, 4096);	/* 4 KiB: about 56 records */
+	skel->bss->reconcile_done = 1;
+	for (i = 0; i < nlocks; i++)
+		lock_ok(VM, PID, i, i & 1 ? 3 : 1, 0x1000 * i, i + 1, 0x100000 * i, 1000 + i);
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), count_cb, &delivered, NULL);
+	assert_non_null(rb);
+	assert_true(ring_buffer__consume(rb) >= 0);
+	ring_buffer__free(rb);
+
+	/* records of 8 + 64 bytes: 56 fit in 4096 */
+	assert_int_equal(delivered, 4096 / (8 + sizeof(struct kt_event)));
+	assert_int_equal(skel->bss->events_lost, fired - delivered);
+	/* the maps are exact all the same */
+	st = get_stats(VM);
+	assert_int_equal(st->locks_ok, nlocks);
+	assert_int_equal(st->lat_max_ns, 1000 + nlocks - 1);
+	assert_int_equal(count_entries(skel->maps.slots), nlocks);
+	for (i = 0; i < nlocks; i++) {
+		struct kt_slot s;
+
+		assert_true(get_slot(VM, i, &s));
+		assert_int_equal(s.state, KT_SLOT_LIVE);
+		assert_int_equal(s.npages, i + 1);
+		assert_int_equal(s.flags, i & 1 ? KT_SLOT_F_RW : 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lock_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_account_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_busy_keeps_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_failed_after_pin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlock_all_and_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlock_unknown_tombstone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlock_before_reconcile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_straddling_attach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pid_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_latency_histogram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_vms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ringbuf_overflow, setup, teardown),
+	};
+
+	libbpf_set_print(silent);
+	return cmocka_run_group_tests_name("bpf", tests, NULL, NULL);
+}

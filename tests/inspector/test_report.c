@@ -1,0 +1,949 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of kvmlock-top's userspace logic (no BPF): histogram bounds
+ * and percentiles, interval diffs, rows and totals, sorting, text and JSON
+ * rendering, the command line, and parsing the kernel state fixtures.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "kstate.h"
+#include "options.h"
+#include "report.h"
+
+/* --- a small JSON reader: validates, and finds a value by path ------- */
+
+static const char *ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* Returns the end of the value at p, or NULL when it is not valid JSON */
+static const char *skip_value(const char *p)
+{
+	p = ws(p);
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if ((unsigned char)*p < 0x20)
+				return NULL;
+			if (*p == '\\' && !*++p)
+				return NULL;
+		}
+		return *p ? p + 1 : NULL;
+	}
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+
+		p = ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (close == '}') {
+				if (*ws(p) != '"' || !(p = skip_value(p)))
+					return NULL;
+				p = ws(p);
+				if (*p++ != ':')
+					return NULL;
+			}
+			if (!(p = skip_value(p)))
+				return NULL;
+			p = ws(p);
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	}
+	if (!strncmp(p, "null", 4) || !strncmp(p, "true", 4))
+		return p + 4;
+	if (!strncmp(p, "false", 5))
+		return p + 5;
+	if (*p == '-' || (*p >= '0' && *p <= '9')) {
+		char *end;
+
+		strtod(p, &end);
+		return end;
+	}
+	return NULL;
+}
+
+static bool json_valid(const char *doc)
+{
+	const char *end = skip_value(doc);
+
+	return end && *ws(end) == '\0';
+}
+
+/* "vms.0.slots.1.prot": the value's text (malloc'd), or NULL */
+static char *json_get(const char *doc, const char *path)
+{
+	const char *p = ws(doc), *end;
+	char key[64];
+
+	while (*path) {
+		size_t klen = strcspn(path, ".");
+
+		memcpy(key, path, klen);
+		key[klen] = '\0';
+		path += klen + (path[klen] == '.');
+		if (*p == '{') {
+			p = ws(p + 1);
+			for (;;) {
+				const char *k = p;
+
+				if (*p != '"')
+					return NULL;
+				p = skip_value(p);
+				if (!p)
+					return NULL;
+				if ((size_t)(p - k - 2) == klen && !strncmp(k + 1, key, klen)) {
+					p = ws(ws(p) + 1);
+					break;
+				}
+				p = skip_value(ws(p) + 1);
+				if (!p)
+					return NULL;
+				p = ws(p);
+				if (*p++ != ',')
+					return NULL;
+				p = ws(p);
+			}
+		} else if (*p == '[') {
+			long i, idx = strtol(key, NULL, 10);
+
+			p = ws(p + 1);
+			for (i = 0; i < idx; i++) {
+				p = skip_value(p);
+				if (!p)
+					return NULL;
+				p = ws(p);
+				if (*p++ != ',')
+					return NULL;
+				p = ws(p);
+			}
+			if (*p == ']')
+				return NULL;
+		} else {
+			return NULL;
+		}
+	}
+	end = skip_value(p);
+	if (!end)
+		return NULL;
+	return strndup(p, (size_t)(end - p));
+}
+
+#define assert_json(doc, path, want) do {				\
+	char *v_ = json_get(doc, path);					\
+	if (!v_)							\
+		fail_msg("no %s in %s", path, doc);			\
+	if (strcmp(v_, want))						\
+		fail_msg("%s is %s, want %s", path, v_, want);		\
+	free(v_);							\
+} while (0)
+
+/* --- histogram ------------------------------------------------------- */
+
+static void test_hist_bounds(void **state)
+{
+	uint32_t b;
+
+	(void)state;
+	assert_int_equal(kt_hist_bucket(0), 0);
+	assert_int_equal(kt_hist_bucket(7), 7);
+	assert_int_equal(kt_hist_bucket(8), 8);
+	assert_int_equal(kt_hist_bucket(16), 16);
+	assert_int_equal(kt_hist_bucket(17), 16);
+	assert_int_equal(kt_hist_bucket(18), 17);
+	assert_int_equal(kt_hist_bucket(1000), 63);
+	assert_int_equal(kt_hist_bucket(UINT64_MAX), KT_HIST_BUCKETS - 1);
+	assert_int_equal(kt_hist_lower(16), 16);
+	assert_int_equal(kt_hist_upper(16), 17);
+	assert_int_equal(kt_hist_lower(63), 960);
+	assert_int_equal(kt_hist_upper(63), 1023);
+	assert_int_equal(kt_hist_upper(KT_HIST_BUCKETS - 1), UINT64_MAX);
+	/* every bucket: contiguous, its bounds map back to it, width <= 1/8 */
+	for (b = 0; b < KT_HIST_BUCKETS; b++) {
+		uint64_t lo = kt_hist_lower(b), hi = kt_hist_upper(b);
+
+		assert_int_equal(kt_hist_bucket(lo), b);
+		assert_int_equal(kt_hist_bucket(hi), b);
+		if (b + 1 < KT_HIST_BUCKETS)
+			assert_int_equal(kt_hist_lower(b + 1), hi + 1);
+		if (b >= KT_HIST_SUB)
+			assert_true((hi - lo) <= lo / 8);
+	}
+}
+
+static void test_percentiles(void **state)
+{
+	uint64_t hist[KT_HIST_BUCKETS] = {};
+	struct kt_lat lat;
+
+	(void)state;
+	kt_lat_from_hist(hist, 0, &lat);
+	assert_false(lat.valid);
+
+	/* one sample of 1000: bucket [960, 1023], clamped to the max */
+	hist[kt_hist_bucket(1000)] = 1;
+	kt_lat_from_hist(hist, 1000, &lat);
+	assert_true(lat.valid);
+	assert_int_equal(lat.p50_ns, 1000);
+	assert_int_equal(lat.p99_ns, 1000);
+	assert_int_equal(lat.max_ns, 1000);
+
+	/* 99 of 100 ([96, 103]) and 1 of 10000: p50 = p99 = 103 */
+	memset(hist, 0, sizeof(hist));
+	hist[kt_hist_bucket(100)] = 99;
+	hist[kt_hist_bucket(10000)] = 1;
+	kt_lat_from_hist(hist, 10000, &lat);
+	assert_int_equal(lat.p50_ns, 103);
+	assert_int_equal(lat.p99_ns, 103);
+	assert_int_equal(lat.max_ns, 10000);
+	/* 98 and 2: p99 is in the top bucket [9728, 10239], clamped */
+	hist[kt_hist_bucket(100)] = 98;
+	hist[kt_hist_bucket(10000)] = 2;
+	kt_lat_from_hist(hist, 10000, &lat);
+	assert_int_equal(lat.p99_ns, 10000);
+	kt_lat_from_hist(hist, 20000, &lat);
+	assert_int_equal(lat.p99_ns, 10239);
+	/* small values are exact */
+	memset(hist, 0, sizeof(hist));
+	hist[3] = 1;
+	hist[5] = 1;
+	kt_lat_from_hist(hist, 5, &lat);
+	assert_int_equal(lat.p50_ns, 3);
+	assert_int_equal(lat.p99_ns, 5);
+}
+
+static void test_interval_diff(void **state)
+{
+	static struct kt_vm_stats prev, cur;
+	static struct kt_agg iv;
+
+	(void)state;
+	prev.locks_ok = 3;
+	prev.locks_failed = 1;
+	prev.unlocks = 2;
+	prev.account_failures = 1;
+	prev.lat_max_ns = 5000;
+	prev.lat_hist[kt_hist_bucket(5000)] = 1;
+	prev.lat_hist[kt_hist_bucket(100)] = 2;
+	cur = prev;
+	cur.locks_ok = 5;
+	cur.unlocks = 4;
+	cur.unlocks_failed = 1;
+	cur.deferred_ops = 2;
+	cur.lat_hist[kt_hist_bucket(1000)] += 2;
+	kt_agg_interval(&iv, &cur, &prev);
+	assert_int_equal(iv.locks_ok, 2);
+	assert_int_equal(iv.locks_failed, 0);
+	assert_int_equal(iv.unlocks, 2);
+	assert_int_equal(iv.unlocks_failed, 1);
+	assert_int_equal(iv.account_failures, 0);
+	assert_int_equal(iv.deferred_ops, 2);
+	assert_int_equal(iv.lat_hist[kt_hist_bucket(1000)], 2);
+	assert_int_equal(iv.lat_hist[kt_hist_bucket(100)], 0);
+	/* max not raised: the top bucket's bound, 1023 */
+	assert_int_equal(iv.lat_max_ns, 1023);
+	/* raised: exact */
+	cur.lat_max_ns = 9000;
+	cur.lat_hist[kt_hist_bucket(9000)]++;
+	kt_agg_interval(&iv, &cur, &prev);
+	assert_int_equal(iv.lat_max_ns, 9000);
+	/* nothing locked: 0; no previous: everything */
+	kt_agg_interval(&iv, &prev, &prev);
+	assert_int_equal(iv.lat_max_ns, 0);
+	assert_int_equal(iv.locks_ok, 0);
+	kt_agg_interval(&iv, &prev, NULL);
+	assert_int_equal(iv.locks_ok, 3);
+	assert_int_equal(iv.lat_max_ns, 5000);
+}
+
+/* --- a sample: VMs 2 and 3 live, VM 9 gone --------------------------- */
+
+static struct kt_stats_entry stats[3];
+static struct kt_slot_entry slots[5];
+static struct kt_live_vm vms[2];
+
+static void make_sample(struct kt_sample *s)
+{
+	memset(stats, 0, sizeof(stats));
+	memset(slots, 0, sizeof(slots));
+	memset(vms, 0, sizeof(vms));
+
+	stats[0].vm = 2;
+	stats[0].s.pid = 59;
+	stats[0].s.locks_ok = 2;
+	stats[0].s.locks_failed = 1;
+	stats[0].s.account_failures = 1;
+	stats[0].s.last_acct_locked_vm = 64;
+	stats[0].s.last_acct_limit = 72;
+	stats[0].s.lat_max_ns = 2738976;
+	stats[0].s.lat_hist[kt_hist_bucket(2738976)] = 1;
+	stats[0].s.lat_hist[kt_hist_bucket(1000)] = 1;
+	stats[0].s.last_event_ns = 900;
+	stats[1].vm = 3;
+	stats[1].s.pid = 60;
+	stats[1].s.unlocks = 1;
+	stats[1].s.last_event_ns = 100;
+	stats[2].vm = 9;
+	stats[2].s.locks_ok = 1;
+	stats[2].s.unlocks = 1;
+	stats[2].s.lat_max_ns = 500;
+	stats[2].s.lat_hist[kt_hist_bucket(500)] = 1;
+
+	slots[0].key = (struct kt_slot_key){ .vm = 2, .slot = 1 };
+	slots[0].val = (struct kt_slot){ .state = KT_SLOT_LIVE, .flags = KT_SLOT_F_RW,
+		.pid = 59, .hva = 0x7f996c1000, .npages = 64, .ipa = 0x100000000,
+		.size = 0x40000, .locked_at_ns = 400, .lock_duration_ns = 2738976 };
+	slots[1].key = (struct kt_slot_key){ .vm = 2, .slot = 0 };
+	slots[1].val = (struct kt_slot){ .state = KT_SLOT_LIVE, .flags = KT_SLOT_F_NOADDR,
+		.pid = 59, .npages = 16, .locked_at_ns = 500, .lock_duration_ns = 1000 };
+	slots[2].key = (struct kt_slot_key){ .vm = 2, .slot = 5 };
+	slots[2].val = (struct kt_slot){ .state = KT_SLOT_TOMBSTONE, .npages = 8 };
+	slots[3].key = (struct kt_slot_key){ .vm = 2, .slot = 6 };
+	slots[3].val = (struct kt_slot){ .state = KT_SLOT_PENDING, .npages = 8 };
+	slots[4].key = (struct kt_slot_key){ .vm = 11, .slot = 0 };
+	slots[4].val = (struct kt_slot){ .state = KT_SLOT_LIVE, .npages = 1,
+		.flags = KT_SLOT_F_SEEDED };
+
+	vms[0].vm = 2;
+	vms[0].pid = 59;
+	vms[0].proc.known = true;
+	strcpy(vms[0].proc.comm, "memslot_lock_te");
+	vms[0].proc.vmlck_known = true;
+	vms[0].proc.vmlck_bytes = 80 * 4096;
+	vms[0].proc.limit_known = true;
+	vms[0].proc.limit_bytes = 320 * 4096;
+	vms[0].kstat_known = true;
+	vms[0].kstat_locked_slots = 2;
+	vms[0].kstat_locked_pages = 80;
+	vms[1].vm = 3;
+	vms[1].pid = 60;
+	vms[1].proc.known = true;
+	strcpy(vms[1].proc.comm, "qemu");
+	vms[1].proc.vmlck_known = true;
+	vms[1].proc.limit_known = true;
+	vms[1].proc.limit_unlimited = true;
+	vms[1].kstat_known = true;
+	vms[1].kstat_locked_slots = 1;	/* a mismatch */
+
+	memset(s, 0, sizeof(*s));
+	s->stats = stats;
+	s->nr_stats = 3;
+	s->slots = slots;
+	s->nr_slots = 5;
+	s->vms = vms;
+	s->nr_vms = 2;
+	s->now_ns = 1000;
+	s->wall.tv_sec = 1796083200;	/* 2026-12-01T00:00:00Z */
+	s->wall.tv_nsec = 123456789;
+	s->interval_ns = 1000000000;
+	s->events_received = 12;
+	s->events_lost_total = 3;
+	s->tombstones = 1;
+}
+
+static void defaults(struct kt_opts *o)
+{
+	char *argv[] = { "kvmlock-top", NULL };
+
+	assert_int_equal(kt_parse_args(1, argv, o, ARGP_NO_EXIT), 0);
+}
+
+static void test_build_report(void **state)
+{
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_report r;
+	struct kt_opts o;
+	uint64_t *gone;
+	size_t nr_gone;
+	const struct kt_vm_row *row;
+
+	(void)state;
+	defaults(&o);
+	h.rec.seeded = 4;
+	h.rec.skipped = 1;
+	make_sample(&smp);
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	/* VM 9 (stats) and VM 11 (a seeded slot) are not live: gone */
+	assert_int_equal(nr_gone, 2);
+	assert_int_equal(gone[0], 9);
+	assert_int_equal(gone[1], 11);
+	free(gone);
+
+	assert_int_equal(r.nr_vms, 2);
+	assert_int_equal(r.nr_rows, 2);
+	row = &r.rows[0];		/* sorted by pages: VM 2 first */
+	assert_int_equal(row->vm, 2);
+	assert_int_equal(row->locked_slots, 2);	/* not the tombstone or pending */
+	assert_int_equal(row->locked_pages, 80);
+	assert_int_equal(row->rw_pages, 64);
+	assert_int_equal(row->ro_pages, 16);
+	assert_true(row->pct_valid);
+	assert_true(row->pct == 25.0);
+	assert_int_equal(row->iv.locks_ok, 2);
+	assert_int_equal(row->cum.locks_failed, 1);
+	assert_true(row->lat.valid);
+	assert_int_equal(row->lat.p50_ns, 1023);
+	assert_int_equal(row->lat.max_ns, 2738976);
+	assert_true(row->acct_seen);
+	assert_int_equal(row->acct_locked_vm_pages, 64);
+	assert_true(row->age_valid);
+	assert_int_equal(row->age_ns, 100);
+	assert_false(row->mismatch);
+	assert_int_equal(row->nr_slots, 2);
+	assert_int_equal(row->slots[0].slot, 0);	/* sorted by slot */
+	assert_true(row->slots[0].noaddr);
+	assert_int_equal(row->slots[1].ipa_end, 0x100040000);
+	assert_int_equal(row->slots[1].locked_for_ns, 600);
+	row = &r.rows[1];
+	assert_int_equal(row->vm, 3);
+	assert_false(row->pct_valid);
+	assert_true(row->mismatch);
+	assert_false(row->lat.valid);
+	assert_int_equal(r.state_mismatches, 1);
+
+	/* totals: live VMs plus VM 9's figures */
+	assert_int_equal(r.totals.locked_pages, 80);
+	assert_int_equal(r.totals.iv.locks_ok, 3);
+	assert_int_equal(r.totals.cum.locks_ok, 3);
+	assert_int_equal(r.totals.cum.unlocks, 2);
+	assert_int_equal(r.totals.lat.max_ns, 2738976);
+	assert_int_equal(r.events_lost, 3);
+	assert_int_equal(r.events_received_total, 12);
+	assert_int_equal(r.seeded, 4);
+	assert_int_equal(r.tombstones, 1);
+	kt_report_free(&r);
+
+	/* next interval: VM 9 no longer in the maps; its total stays */
+	make_sample(&smp);
+	smp.nr_stats = 2;		/* VMs 2 and 3; VM 2 locked once more */
+	stats[0].s.locks_ok = 3;
+	stats[0].s.lat_hist[kt_hist_bucket(1000)]++;
+	smp.nr_slots = 4;
+	smp.events_received = 5;
+	smp.events_lost_total = 4;
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	assert_int_equal(nr_gone, 0);
+	assert_int_equal(r.rows[0].iv.locks_ok, 1);
+	assert_int_equal(r.rows[0].iv.locks_failed, 0);
+	assert_int_equal(r.rows[0].lat.max_ns, 1023);
+	assert_int_equal(r.totals.iv.locks_ok, 1);
+	assert_int_equal(r.totals.cum.locks_ok, 4);	/* 3 + VM 9's 1 */
+	assert_int_equal(r.totals.cum.unlocks, 2);
+	assert_int_equal(r.events_lost, 1);
+	assert_int_equal(r.events_received_total, 17);
+	kt_report_free(&r);
+	kt_history_free(&h);
+}
+
+static void test_sort_and_rows(void **state)
+{
+	static struct kt_vm_row rows[4];
+	static const struct {
+		const char *key;
+		uint64_t order[4];
+	} cases[] = {
+		{ "pages", { 3, 1, 2, 4 } },
+		{ "slots", { 1, 3, 2, 4 } },
+		{ "memlock", { 2, 4, 1, 3 } },
+		{ "pct", { 4, 2, 1, 3 } },
+		{ "locks", { 4, 1, 2, 3 } },
+		{ "fails", { 2, 3, 1, 4 } },
+		{ "lat", { 3, 2, 1, 4 } },
+		{ "pid", { 4, 3, 2, 1 } },
+		{ "vm", { 1, 2, 3, 4 } },
+	};
+	struct kt_opts o;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "kvmlock-top", "-s", (char *)cases[i].key, NULL };
+
+		memset(rows, 0, sizeof(rows));
+		for (j = 0; j < 4; j++) {
+			rows[j].vm = j + 1;
+			rows[j].pid = 100 - (uint32_t)j;
+		}
+		rows[0].locked_pages = 50; rows[0].locked_slots = 3;
+		rows[1].locked_pages = 10; rows[1].locked_slots = 2;
+		rows[2].locked_pages = 90; rows[2].locked_slots = 3;
+		rows[3].locked_pages = 0;
+		rows[0].proc.vmlck_known = true; rows[0].proc.vmlck_bytes = 5;
+		rows[1].proc.vmlck_known = true; rows[1].proc.vmlck_bytes = 9;
+		rows[3].proc.vmlck_known = true; rows[3].proc.vmlck_bytes = 7;
+		rows[0].pct_valid = true; rows[0].pct = 10;
+		rows[1].pct_valid = true; rows[1].pct = 20;
+		rows[3].pct_valid = true; rows[3].pct = 30;
+		rows[0].iv.locks_ok = 2; rows[1].iv.locks_failed = 1;
+		rows[3].iv.locks_ok = 5;
+		rows[1].cum.locks_failed = 4; rows[2].cum.account_failures = 2;
+		rows[0].lat.valid = true; rows[0].lat.p99_ns = 100;
+		rows[1].lat.valid = true; rows[1].lat.p99_ns = 100; rows[1].lat.max_ns = 300;
+		rows[2].lat.valid = true; rows[2].lat.p99_ns = 900;
+		rows[1].cum.locks_failed = 4;
+		assert_int_equal(kt_parse_args(3, argv, &o, ARGP_NO_EXIT), 0);
+		kt_sort_rows(rows, 4, o.sort);
+		for (j = 0; j < 4; j++)
+			if (rows[j].vm != cases[i].order[j])
+				fail_msg("-s %s: row %zu is VM %llu, want %llu", cases[i].key,
+					 j, (unsigned long long)rows[j].vm,
+					 (unsigned long long)cases[i].order[j]);
+	}
+}
+
+static void test_rows_limit_and_pid(void **state)
+{
+	char *argv[] = { "kvmlock-top", "-r", "1", "-s", "vm", NULL };
+	char *argv2[] = { "kvmlock-top", "-p", "60", NULL };
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_report r;
+	struct kt_opts o;
+	uint64_t *gone;
+	size_t nr_gone;
+
+	(void)state;
+	assert_int_equal(kt_parse_args(5, argv, &o, ARGP_NO_EXIT), 0);
+	make_sample(&smp);
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	assert_int_equal(r.nr_rows, 1);
+	assert_int_equal(r.nr_vms, 2);
+	assert_int_equal(r.rows[0].vm, 2);
+	assert_int_equal(r.totals.locked_pages, 80);	/* all VMs */
+	kt_report_free(&r);
+	kt_history_free(&h);
+
+	assert_int_equal(kt_parse_args(3, argv2, &o, ARGP_NO_EXIT), 0);
+	make_sample(&smp);
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	assert_int_equal(nr_gone, 2);	/* VM 2 is live: kept, though filtered */
+	free(gone);
+	assert_int_equal(r.nr_rows, 1);
+	assert_int_equal(r.rows[0].vm, 3);
+	assert_int_equal(r.totals.locked_pages, 0);
+	kt_report_free(&r);
+	kt_history_free(&h);
+}
+
+static char *render(bool json, bool slots, struct kt_opts *o)
+{
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_report r;
+	uint64_t *gone;
+	size_t nr_gone, len;
+	char *buf;
+	FILE *f;
+
+	o->slots = slots;
+	make_sample(&smp);
+	assert_int_equal(kt_build_report(&h, &smp, o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	if (json)
+		kt_render_json(f, &r);
+	else
+		kt_render_text(f, &r);
+	fclose(f);
+	kt_report_free(&r);
+	kt_history_free(&h);
+	return buf;
+}
+
+static void test_json(void **state)
+{
+	struct kt_opts o;
+	char *doc;
+
+	(void)state;
+	defaults(&o);
+	doc = render(true, true, &o);
+	assert_true(json_valid(doc));
+	assert_int_equal(strchr(doc, '\n') - doc, (long)strlen(doc) - 1);	/* one line */
+	assert_json(doc, "timestamp", "\"2026-12-01T00:00:00.123Z\"");
+	assert_json(doc, "interval_ns", "1000000000");
+	assert_json(doc, "vms.0.vm", "2");
+	assert_json(doc, "vms.0.pid", "59");
+	assert_json(doc, "vms.0.comm", "\"memslot_lock_te\"");
+	assert_json(doc, "vms.0.locked_slots", "2");
+	assert_json(doc, "vms.0.locked_pages", "80");
+	assert_json(doc, "vms.0.locked_bytes", "327680");
+	assert_json(doc, "vms.0.locked_rw_bytes", "262144");
+	assert_json(doc, "vms.0.locked_ro_bytes", "65536");
+	assert_json(doc, "vms.0.memlock_charged_bytes", "327680");
+	assert_json(doc, "vms.0.vmlck_bytes", "327680");
+	assert_json(doc, "vms.0.memlock_limit_bytes", "1310720");
+	assert_json(doc, "vms.0.memlock_limit_unlimited", "false");
+	assert_json(doc, "vms.0.memlock_used_pct", "25.0");
+	assert_json(doc, "vms.0.lock_ops", "3");
+	assert_json(doc, "vms.0.lock_ops_total", "3");
+	assert_json(doc, "vms.0.lock_failures", "1");
+	assert_json(doc, "vms.0.account_failures_total", "1");
+	assert_json(doc, "vms.0.last_account_fail_locked_vm_bytes", "262144");
+	assert_json(doc, "vms.0.last_account_fail_limit_bytes", "294912");
+	assert_json(doc, "vms.0.lock_latency_p50_ns", "1023");
+	assert_json(doc, "vms.0.lock_latency_p99_ns", "2738976");
+	assert_json(doc, "vms.0.lock_latency_max_ns", "2738976");
+	assert_json(doc, "vms.0.last_event_age_ns", "100");
+	assert_json(doc, "vms.0.state_mismatch", "false");
+	assert_json(doc, "vms.0.slots.0.slot", "0");
+	assert_json(doc, "vms.0.slots.0.ipa_start", "null");
+	assert_json(doc, "vms.0.slots.0.hva", "null");
+	assert_json(doc, "vms.0.slots.0.prot", "\"r\"");
+	assert_json(doc, "vms.0.slots.0.pages", "16");
+	assert_json(doc, "vms.0.slots.1.slot", "1");
+	assert_json(doc, "vms.0.slots.1.ipa_start", "4294967296");
+	assert_json(doc, "vms.0.slots.1.ipa_end", "4295229440");
+	assert_json(doc, "vms.0.slots.1.bytes", "262144");
+	assert_json(doc, "vms.0.slots.1.prot", "\"rw\"");
+	assert_json(doc, "vms.0.slots.1.hva", "548034842624");
+	assert_json(doc, "vms.0.slots.1.locked_for_ns", "600");
+	assert_json(doc, "vms.0.slots.1.lock_latency_ns", "2738976");
+	assert_json(doc, "vms.1.vm", "3");
+	assert_json(doc, "vms.1.memlock_limit_bytes", "null");
+	assert_json(doc, "vms.1.memlock_limit_unlimited", "true");
+	assert_json(doc, "vms.1.memlock_used_pct", "null");
+	assert_json(doc, "vms.1.lock_latency_p50_ns", "null");
+	assert_json(doc, "vms.1.last_account_fail_limit_bytes", "null");
+	assert_json(doc, "vms.1.state_mismatch", "true");
+	assert_json(doc, "vms.1.slots", "[]");
+	assert_json(doc, "totals.vms", "2");
+	assert_json(doc, "totals.locked_pages", "80");
+	assert_json(doc, "totals.lock_ops", "4");
+	assert_json(doc, "totals.unlock_ops_total", "2");
+	assert_json(doc, "totals.lock_latency_max_ns", "2738976");
+	assert_json(doc, "events_received", "12");
+	assert_json(doc, "events_received_total", "12");
+	assert_json(doc, "events_lost", "3");
+	assert_json(doc, "events_lost_total", "3");
+	assert_json(doc, "reconciled.tombstones", "1");
+	assert_json(doc, "state_mismatches", "1");
+	free(doc);
+
+	/* without -S: no slots arrays */
+	doc = render(true, false, &o);
+	assert_true(json_valid(doc));
+	assert_null(json_get(doc, "vms.0.slots"));
+	free(doc);
+}
+
+static void test_text_width(void **state)
+{
+	struct kt_opts o;
+	char *text, *line, *save;
+	int n = 0;
+
+	(void)state;
+	defaults(&o);
+	text = render(false, true, &o);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strlen(line) > 80)
+			fail_msg("%zu characters: '%s'", strlen(line), line);
+		n++;
+	}
+	assert_true(n >= 10);
+	free(text);
+	text = render(false, true, &o);
+	assert_non_null(strstr(text, "memslot_lo"));
+	assert_non_null(strstr(text, "0x100000000    0x100040000"));
+	assert_non_null(strstr(text, "events lost: 3"));
+	assert_non_null(strstr(text, "last RLIMIT_MEMLOCK refusal: 256K locked, limit 288K"));
+	assert_non_null(strstr(text, "unlim"));
+	free(text);
+}
+
+static void test_fmt(void **state)
+{
+	char b[16];
+
+	(void)state;
+	kt_fmt_bytes(b, sizeof(b), 0);
+	assert_string_equal(b, "0B");
+	kt_fmt_bytes(b, sizeof(b), 262144);
+	assert_string_equal(b, "256K");
+	kt_fmt_bytes(b, sizeof(b), 1536ULL << 20);
+	assert_string_equal(b, "1.5G");
+	kt_fmt_ns(b, sizeof(b), 2738976);
+	assert_string_equal(b, "2.7ms");
+	kt_fmt_ns(b, sizeof(b), 999);
+	assert_string_equal(b, "999ns");
+	kt_fmt_ns(b, sizeof(b), 123456789);
+	assert_string_equal(b, "123ms");
+}
+
+/* --- options --------------------------------------------------------- */
+
+static void test_options(void **state)
+{
+	char *a1[] = { "kvmlock-top", NULL };
+	char *a2[] = { "kvmlock-top", "-p", "12", "--pid=13", "-s", "lat", "-r", "5",
+		       "-S", "-b", "-j", "-v", "--ringbuf-size", "64K", "5", "10", NULL };
+	struct kt_opts o;
+
+	(void)state;
+	assert_int_equal(kt_parse_args(1, a1, &o, ARGP_NO_EXIT), 0);
+	assert_int_equal(o.interval_s, 1);
+	assert_int_equal(o.count, 0);
+	assert_int_equal(o.sort, KT_SORT_PAGES);
+	assert_int_equal(o.ringbuf_size, KT_RINGBUF_DEFAULT);
+	assert_int_equal(o.nr_pids, 0);
+	assert_false(o.json || o.batch || o.slots || o.verbose);
+	assert_int_equal(kt_parse_args(16, a2, &o, ARGP_NO_EXIT), 0);
+	assert_int_equal(o.nr_pids, 2);
+	assert_int_equal(o.pids[1], 13);
+	assert_int_equal(o.sort, KT_SORT_LAT);
+	assert_int_equal(o.rows, 5);
+	assert_true(o.json && o.batch && o.slots && o.verbose);
+	assert_int_equal(o.ringbuf_size, 65536);
+	assert_int_equal(o.interval_s, 5);
+	assert_int_equal(o.count, 10);
+	assert_true(kt_pid_wanted(&o, 13));
+	assert_false(kt_pid_wanted(&o, 14));
+}
+
+static void test_option_errors(void **state)
+{
+	static const struct {
+		const char *args[4];
+		const char *msg;
+	} cases[] = {
+		{ { "0" }, "invalid interval '0': whole seconds from 1 to 86400" },
+		{ { "x" }, "invalid interval 'x': whole seconds from 1 to 86400" },
+		{ { "1.5" }, "invalid interval '1.5': whole seconds from 1 to 86400" },
+		{ { "-1" }, "bad option '-1' (see kvmlock-top --help)" },
+		{ { "1", "0" }, "invalid count '0': a number from 1" },
+		{ { "1", "2", "3" }, "unexpected argument '3' (only [interval] [count])" },
+		{ { "-s", "size" }, "unknown sort key 'size' (pages, slots, memlock, pct, locks, fails, lat, pid, vm)" },
+		{ { "-p", "abc" }, "invalid pid 'abc'" },
+		{ { "-p", "0" }, "invalid pid '0'" },
+		{ { "-p" }, "bad option '-p' (see kvmlock-top --help)" },
+		{ { "-r", "0" }, "invalid row count '0': a number from 1" },
+		{ { "--ringbuf-size", "5000" }, "invalid ring buffer size '5000': a power of two, a multiple of the page size (4096)" },
+		{ { "--ringbuf-size", "1024" }, "invalid ring buffer size '1024': a power of two, a multiple of the page size (4096)" },
+		{ { "--ringbuf-size", "1G" }, "invalid ring buffer size '1G': a power of two, a multiple of the page size (4096)" },
+		{ { "--bogus" }, "bad option '--bogus' (see kvmlock-top --help)" },
+	};
+	struct kt_opts o;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[5] = { "kvmlock-top" };
+		int argc = 1, j;
+
+		for (j = 0; j < 3 && cases[i].args[j]; j++)
+			argv[argc++] = (char *)cases[i].args[j];
+		if (!kt_parse_args(argc, argv, &o, ARGP_NO_EXIT))
+			fail_msg("'%s' was accepted", cases[i].args[0]);
+		if (strcmp(o.err, cases[i].msg))
+			fail_msg("'%s': got '%s'", cases[i].args[0], o.err);
+	}
+	{
+		char *argv[2 * KT_MAX_PIDS + 4] = { "kvmlock-top" };
+		int argc = 1;
+
+		for (i = 0; i <= KT_MAX_PIDS; i++) {
+			argv[argc++] = "-p";
+			argv[argc++] = "5";
+		}
+		assert_int_not_equal(kt_parse_args(argc, argv, &o, ARGP_NO_EXIT), 0);
+		assert_string_equal(o.err, "at most 16 -p options");
+	}
+}
+
+/* --- kernel state fixtures ------------------------------------------- */
+
+static const char good_memslots[] =
+	"vm 2 pid 59\n"
+	"slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n"
+	"1 0x100000000 0x100040000 64 rw 0xffff9c1000 123456789012 2738976\n"
+	"3 0x200000000 0x200010000 16 r 0xffff800000 123456789999 1000\n";
+
+static void test_parse_memslots(void **state)
+{
+	struct kt_kvm k;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(kt_parse_locked_memslots(good_memslots, &k, err, sizeof(err)), 0);
+	assert_int_equal(k.vm, 2);
+	assert_int_equal(k.pid, 59);
+	assert_int_equal(k.nr_slots, 2);
+	assert_int_equal(k.slots[0].slot, 1);
+	assert_true(k.slots[0].rw);
+	assert_int_equal(k.slots[0].ipa_start, 0x100000000);
+	assert_int_equal(k.slots[0].ipa_end, 0x100040000);
+	assert_int_equal(k.slots[0].npages, 64);
+	assert_int_equal(k.slots[0].hva, 0xffff9c1000);
+	assert_int_equal(k.slots[0].locked_at_ns, 123456789012);
+	assert_int_equal(k.slots[0].lock_duration_ns, 2738976);
+	assert_int_equal(k.slots[1].slot, 3);
+	assert_false(k.slots[1].rw);
+	free(k.slots);
+
+	/* a VM with nothing locked */
+	assert_int_equal(kt_parse_locked_memslots(
+		"vm 5 pid 60\nslot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n",
+		&k, err, sizeof(err)), 0);
+	assert_int_equal(k.vm, 5);
+	assert_int_equal(k.nr_slots, 0);
+
+	assert_int_equal(kt_parse_locked_memslots(
+		"vm 5 pid 60\nslot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n"
+		"1 0x100000000 0x100040000 64 rw 0xffff9c1000 123456789012\n",
+		&k, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "locked_memslots:3: malformed line '1 0x100000000 0x100040000 64 rw 0xffff9c1000 123456789012'");
+	assert_int_equal(kt_parse_locked_memslots(
+		"vm 5 pid 60\nslot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n"
+		"1 0x100000000 0x100040000 64 w 0xffff9c1000 1 2\n",
+		&k, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "locked_memslots:3: malformed line '1 0x100000000 0x100040000 64 w 0xffff9c1000 1 2'");
+	assert_int_equal(kt_parse_locked_memslots("vm x pid 60\n", &k, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "locked_memslots:1: malformed line 'vm x pid 60'");
+	assert_int_equal(kt_parse_locked_memslots("vm 1 pid 60\nslot\n", &k, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "locked_memslots:2: malformed line 'slot'");
+	assert_int_equal(kt_parse_locked_memslots("", &k, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "locked_memslots: 0 lines, want 2 or more");
+}
+
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_list_vms(void **state)
+{
+	char root[] = "/tmp/kvmlock-top-test.XXXXXX", d[600], err[256];
+	struct kt_kvm *vms;
+	uint64_t s, p;
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(d, sizeof(d), "%s/59-11", root);
+	mkdir(d, 0755);
+	put(d, "locked_memslots", good_memslots);
+	put(d, "locked_slots", "2\n");
+	put(d, "locked_pages", "80\n");
+	snprintf(d, sizeof(d), "%s/70-12", root);	/* a VM of a kernel without the file */
+	mkdir(d, 0755);
+	put(root, "vcpu_stat", "0\n");
+	assert_int_equal(kt_list_vms(root, &vms, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(vms[0].dir, "59-11");
+	assert_int_equal(vms[0].vm, 2);
+	assert_int_equal(vms[0].nr_slots, 2);
+	kt_free_vms(vms, n);
+	assert_int_equal(kt_read_kstats(root, "59-11", &s, &p), 0);
+	assert_int_equal(s, 2);
+	assert_int_equal(p, 80);
+	assert_int_not_equal(kt_read_kstats(root, "70-12", &s, &p), 0);
+
+	put(d, "locked_memslots", "vm 3 pid 70\nbad header\n");
+	assert_int_equal(kt_list_vms(root, &vms, &n, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "/70-12/locked_memslots:2: malformed line 'bad header'"));
+
+	snprintf(d, sizeof(d), "rm -rf %s", root);
+	assert_int_equal(system(d), 0);
+	assert_int_equal(kt_list_vms("/nonexistent/kvm", &vms, &n, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "cannot read /nonexistent/kvm: No such file or directory");
+}
+
+static const char status_text[] =
+	"Name:\tqemu\nUmask:\t0022\nVmPeak:\t  100 kB\nVmLck:\t     320 kB\nVmPin:\t 0 kB\n";
+static const char limits_text[] =
+	"Limit                     Soft Limit           Hard Limit           Units     \n"
+	"Max stack size            8388608              unlimited            bytes     \n"
+	"Max locked memory         8388608              16777216             bytes     \n";
+static const char limits_unlim[] =
+	"Limit                     Soft Limit           Hard Limit           Units     \n"
+	"Max locked memory         unlimited            unlimited            bytes     \n";
+
+static void test_proc(void **state)
+{
+	char root[] = "/tmp/kvmlock-top-proc.XXXXXX", d[600];
+	struct kt_proc p;
+	uint64_t v;
+	bool unl;
+
+	(void)state;
+	assert_int_equal(kt_parse_proc_status(status_text, &v), 0);
+	assert_int_equal(v, 320 * 1024);
+	assert_int_equal(kt_parse_proc_status("Name:\tx\n", &v), -ENOENT);
+	assert_int_equal(kt_parse_proc_limits(limits_text, &unl, &v), 0);
+	assert_false(unl);
+	assert_int_equal(v, 8388608);
+	assert_int_equal(kt_parse_proc_limits(limits_unlim, &unl, &v), 0);
+	assert_true(unl);
+	assert_int_equal(kt_parse_proc_limits("Max locked memory  lots\n", &unl, &v), -EINVAL);
+	assert_int_equal(kt_parse_proc_limits("nothing\n", &unl, &v), -ENOENT);
+
+	assert_non_null(mkdtemp(root));
+	snprintf(d, sizeof(d), "%s/59", root);
+	mkdir(d, 0755);
+	put(d, "comm", "qemu-system-aarch64\n");
+	put(d, "status", status_text);
+	put(d, "limits", limits_unlim);
+	kt_read_proc(root, 59, &p);
+	assert_true(p.known);
+	assert_string_equal(p.comm, "qemu-system-aar");	/* TASK_COMM_LEN - 1 */
+	assert_true(p.vmlck_known);
+	assert_int_equal(p.vmlck_bytes, 320 * 1024);
+	assert_true(p.limit_known);
+	assert_true(p.limit_unlimited);
+	kt_read_proc(root, 60, &p);	/* gone */
+	assert_false(p.known);
+	assert_string_equal(p.comm, "?");
+	assert_false(p.vmlck_known);
+	snprintf(d, sizeof(d), "rm -rf %s", root);
+	assert_int_equal(system(d), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hist_bounds),
+		cmocka_unit_test(test_percentiles),
+		cmocka_unit_test(test_interval_diff),
+		cmocka_unit_test(test_build_report),
+		cmocka_unit_test(test_sort_and_rows),
+		cmocka_unit_test(test_rows_limit_and_pid),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_text_width),
+		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_option_errors),
+		cmocka_unit_test(test_parse_memslots),
+		cmocka_unit_test(test_list_vms),
+		cmocka_unit_test(test_proc),
+	};
+
+	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
