@@ -46,7 +46,7 @@ static const struct argp_option opts[] = {
 	{ "batch", 'b', NULL, 0, "Plain text (the only text mode for now)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0,
-	  "Event ring buffer size: a power of two, a multiple of the page size (K, M suffixes; default 256K)", 0 },
+	  "Event ring buffer size: a power of two, a multiple of the page size, at most 1G (K, M, G suffixes; default 256K)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
 	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
@@ -108,7 +108,10 @@ static int parse_size(const char *s, uint64_t *v)
 		mult = 1024, end++;
 	else if (*end == 'M' || *end == 'm')
 		mult = 1024 * 1024, end++;
-	if (*end || x > (1ULL << 40) / mult)
+	else if (*end == 'G' || *end == 'g')
+		mult = 1024 * 1024 * 1024, end++;
+	/* at most 1 GiB: ring buffer sizes are 32-bit, and that is plenty */
+	if (*end || x > (1ULL << 30) / mult)
 		return -1;
 	*v = x * mult;
 	return 0;
@@ -163,7 +166,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_RINGBUF:
 		if (parse_size(arg, &v) || v < (uint64_t)page || (v & (v - 1)) ||
 		    v % (uint64_t)page)
-			return fail(o, "invalid ring buffer size '%s': a power of two, a multiple of the page size (%ld)",
+			return fail(o, "invalid ring buffer size '%s': a power of two, a multiple of the page size (%ld), at most 1G",
 				    arg, page);
 		o->ringbuf_size = v;
 		break;

@@ -98,7 +98,7 @@ bad "unexpected argument '3' (only [interval] [count])" 1 2 3
 bad "unknown sort key 'size' (pages, slots, memlock, pct, locks, fails, lat, pid, vm)" -s size
 bad "invalid pid 'x'" -p x
 bad "invalid row count '-1': a number from 1" -r -1
-bad "invalid ring buffer size '3000': a power of two, a multiple of the page size ($(getconf PAGESIZE))" --ringbuf-size 3000
+bad "invalid ring buffer size '3000': a power of two, a multiple of the page size ($(getconf PAGESIZE)), at most 1G" --ringbuf-size 3000
 bad "bad option '--frobnicate' (see kvmlock-top --help)" --frobnicate
 
 out=$("$TOOL" --version 2>&1)

@@ -738,9 +738,9 @@ static void test_option_errors(void **state)
 		{ { "-p", "0" }, "invalid pid '0'" },
 		{ { "-p" }, "bad option '-p' (see kvmlock-top --help)" },
 		{ { "-r", "0" }, "invalid row count '0': a number from 1" },
-		{ { "--ringbuf-size", "5000" }, "invalid ring buffer size '5000': a power of two, a multiple of the page size (4096)" },
-		{ { "--ringbuf-size", "1024" }, "invalid ring buffer size '1024': a power of two, a multiple of the page size (4096)" },
-		{ { "--ringbuf-size", "1G" }, "invalid ring buffer size '1G': a power of two, a multiple of the page size (4096)" },
+		{ { "--ringbuf-size", "5000" }, "invalid ring buffer size '5000': a power of two, a multiple of the page size (4096), at most 1G" },
+		{ { "--ringbuf-size", "1024" }, "invalid ring buffer size '1024': a power of two, a multiple of the page size (4096), at most 1G" },
+		{ { "--ringbuf-size", "2G" }, "invalid ring buffer size '2G': a power of two, a multiple of the page size (4096), at most 1G" },
 		{ { "--bogus" }, "bad option '--bogus' (see kvmlock-top --help)" },
 	};
 	struct kt_opts o;
