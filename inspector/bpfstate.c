@@ -56,6 +56,9 @@ static int dump(int fd, size_t key_size, size_t val_size, size_t entry_size,
 		}
 		memcpy(key, next, key_size);
 		prev = key;
+		/* restarts cannot go on for ever: entries are bounded */
+		if (n > 4 * KT_MAX_SLOT_ENTRIES)
+			break;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			nbuf = realloc(buf, cap * entry_size);
