@@ -61,7 +61,7 @@ inspector: deps
 CHECK_VARIANTS ?= $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)
 export CHECK_VARIANTS
 
-check: kernel rootfs
+check: kernel rootfs inspector
 	@tests/check.sh $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # The host tests alone (test_uapi_mirror.sh needs the kernel's headers).
@@ -69,12 +69,12 @@ check-host: kernel
 	@tests/check.sh --host $(KERNEL_DIR)
 
 # The two test VM boots alone.
-check-vm: kernel rootfs
+check-vm: kernel rootfs inspector
 	@tests/check.sh --vm $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # One guest test (or globs of them) alone: make vm-test T=kvm_smoke_test,
 # T='aarch64/*'. set -f: the globs go to run.sh, not to the shell.
-vm-test: kernel rootfs
+vm-test: kernel rootfs inspector
 	@set -f; tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) $(T)
 
 # Benchmarks print figures; they are never part of check.
@@ -87,7 +87,7 @@ bench-tracing: kernel rootfs
 		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
 		cat $(BUILD)/vm-bench-tracing/payload/results/tracing_cost.log
 
-demo: kernel rootfs
+demo: kernel rootfs inspector
 	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # Every test VM run directory (vm, vm-nofwb, vm-demo, ...) and its lock.

@@ -83,6 +83,13 @@ make_payload() {
 	mkdir -p "$PAYLOAD/docs" "$PAYLOAD/inspector"
 	cp -a "$TOP"/docs/*.md "$PAYLOAD/docs/"
 	cp -a "$TOP"/inspector/perf-lock-latency "$PAYLOAD/inspector/"
+	# kvmlock-top and its test workload, static arm64 (make inspector);
+	# tests that need them fail without them.
+	for f in kvmlock-top kvmlock-workload; do
+		if [ -x "$BUILD/inspector/arm64/$f" ]; then
+			cp -a "$BUILD/inspector/arm64/$f" "$PAYLOAD/inspector/"
+		fi
+	done
 	install -m 0755 "$TOP/tests/vm/guest-run.sh" "$PAYLOAD/guest-run.sh"
 }
 

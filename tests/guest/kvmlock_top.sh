@@ -1,0 +1,275 @@
+#!/bin/sh
+# kvmlock-top end to end, against the ground truth. Three VMMs
+# (kvmlock-workload, driven through FIFOs) lock and unlock memslots: W1 runs
+# VMs A and B, W2 runs C, W3 runs D. After every step:
+#   - a kvmlock-top started then (-b --json 1 1: every run is a late start,
+#     from the kernel's state) and
+#   - one started before any VM (following the events all along)
+# must both show exactly the VMs alive, each with the slots, pages, RW/RO
+# bytes and memlock charge the workload locked, which the kernel's own
+# statistics (debugfs) must show as well. The follower's counters since it
+# started (LOCKs, failures, RLIMIT_MEMLOCK refusals with locked_vm and the
+# limit) must be exact too. Steps: R and RW locks of several sizes, a LOCK
+# refused by RLIMIT_MEMLOCK, UNLOCK_ALL, a VM closed with a memslot locked,
+# a VMM SIGKILLed with memslots locked, and one SIGKILLed while it locks.
+. "$(dirname "$0")/lib.sh"
+P=/kvmlock
+TOOL=$P/inspector/kvmlock-top
+WL=$P/inspector/kvmlock-workload
+D=/tmp/kvmlock-top-e2e
+# (busybox has no getconf)
+PAGE=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
+rm -rf $D
+mkdir -p $D
+
+# The tool's JSON, one VM per line: the fields the ground truth sets.
+VM_ROWS='.vms | sort_by(.vm) | .[] |
+	"\(.vm) pid=\(.pid) slots=\(.locked_slots) pages=\(.locked_pages) bytes=\(.locked_bytes) rw=\(.locked_rw_bytes) ro=\(.locked_ro_bytes) memlock=\(.memlock_charged_bytes)"'
+
+fail_now() {
+	echo "not ok - $1"
+	for f in $D/*.out $D/*.err; do
+		[ -s "$f" ] && { echo "# $f:"; sed 's/^/#   /' "$f"; }
+	done
+	exit 1
+}
+
+# start NAME FD: a workload reading commands from FIFO NAME.in (on fd FD).
+start() {
+	mkfifo $D/$1.in
+	$WL <$D/$1.in >$D/$1.out 2>&1 &
+	eval "pid_$1=$!"
+	eval "exec $2>$D/$1.in"
+	eval "fd_$1=$2"
+}
+
+# cmd W COMMAND: send a command to workload W and wait for its one reply
+# ($reply).
+cmd() {
+	n=$(wc -l <$D/$1.out)
+	eval "echo \"\$2\" >&\$fd_$1"
+	i=0
+	while [ "$(wc -l <$D/$1.out)" -le "$n" ]; do
+		i=$((i + 1))
+		[ $i -gt 1200 ] && fail_now "workload $1: no reply to '$2'"
+		sleep 0.05
+	done
+	reply=$(sed -n "$((n + 1))p" $D/$1.out)
+}
+
+must() { # W COMMAND: a command that must succeed
+	cmd "$1" "$2"
+	case $reply in ok*) ;; *) fail_now "workload $1: '$2' -> $reply" ;; esac
+}
+
+# The ground truth, per VM: ${slots,pages,rw,ro}_X; vm_X its event id,
+# wpid_X its VMM; alive lists the live VMs, in creation (id) order.
+alive=
+new_vm() { # W NAME
+	must "$1" "vm $2"
+	id=${reply#ok vm=}
+	id=${id%% *}
+	eval "vm_$2=$id wpid_$2=\$pid_$1 slots_$2=0 pages_$2=0 rw_$2=0 ro_$2=0"
+	alive="$alive $2"
+}
+gone() { # NAME...: VMs that went away
+	left=
+	for v in $alive; do
+		case " $* " in *" $v "*) ;; *) left="$left $v" ;; esac
+	done
+	alive=$left
+}
+add() { # NAME SLOTS PAGES RW: add to the truth
+	eval "slots_$1=\$((slots_$1 + $2)) pages_$1=\$((pages_$1 + $3))"
+	if [ "$4" = rw ]; then
+		eval "rw_$1=\$((rw_$1 + $3))"
+	else
+		eval "ro_$1=\$((ro_$1 + $3))"
+	fi
+}
+lock() { # W NAME SLOT NPAGES r|rw
+	must "$1" "lock $2 $3 $5"
+	add "$2" 1 "$4" "$5"
+}
+unlock() { # W NAME SLOT NPAGES r|rw
+	must "$1" "unlock $2 $3"
+	add "$2" -1 "-$4" "$5"
+}
+unlock_all() { # W NAME
+	must "$1" "unlockall $2"
+	eval "slots_$2=0 pages_$2=0 rw_$2=0 ro_$2=0"
+}
+
+truth() { # the expected VM_ROWS lines
+	for v in $alive; do
+		eval "echo \"\$vm_$v pid=\$wpid_$v slots=\$slots_$v pages=\$pages_$v" \
+			"bytes=\$((pages_$v * PAGE)) rw=\$((rw_$v * PAGE))" \
+			"ro=\$((ro_$v * PAGE)) memlock=\$((pages_$v * PAGE))\""
+	done
+}
+
+# The kernel's view of VM NAME: its debugfs statistics, as VM_ROWS shows.
+kernel_view() {
+	for v in $alive; do
+		eval "dir=/sys/kernel/debug/kvm/\$wpid_$v-*"
+		for d in $dir; do
+			head -n 1 "$d/locked_memslots" | grep -q "^vm $(eval echo \$vm_$v) " || continue
+			s=$(cat "$d/locked_slots") p=$(cat "$d/locked_pages")
+			w=$(cat "$d/locked_pages_writable")
+			eval "echo \"\$vm_$v pid=\$wpid_$v slots=$s pages=$p bytes=$((p * PAGE))" \
+				"rw=$((w * PAGE)) ro=$(((p - w) * PAGE)) memlock=$((p * PAGE))\""
+		done
+	done
+}
+
+# Wait until the follower wrote 2 intervals after now: the last began after.
+follower_line() {
+	n=$(wc -l <$D/follow.ndjson)
+	i=0
+	while [ "$(wc -l <$D/follow.ndjson)" -lt $((n + 2)) ]; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && fail_now "the follower wrote no interval in 10 s"
+		sleep 0.05
+	done
+	tail -n 1 $D/follow.ndjson
+}
+
+step=0
+verify() { # what was done
+	step=$((step + 1))
+	want=$(truth)
+	got=$(kernel_view)
+	[ "$got" = "$want" ]
+	check $? "step $step ($1): the kernel's statistics match the truth"
+	[ "$got" = "$want" ] || printf '# want:\n%s\n# kernel:\n%s\n' "$want" "$got"
+	$TOOL -b --json 1 1 >$D/late.ndjson 2>$D/late.err
+	rc=$?
+	got=$(jq -r "$VM_ROWS" $D/late.ndjson 2>&1)
+	[ $rc = 0 ] && [ "$(wc -l <$D/late.ndjson)" = 1 ] && [ "$got" = "$want" ]
+	check $? "step $step ($1): kvmlock-top started now shows exactly it"
+	[ "$got" = "$want" ] || printf '# want:\n%s\n# got (exit %s):\n%s\n' "$want" $rc "$got"
+	# Nothing changes while it starts: it seeds every locked slot.
+	n=0
+	for v in $alive; do eval "n=\$((n + slots_$v))"; done
+	got=$(jq -r '.reconciled.seeded' $D/late.ndjson 2>&1)
+	[ "$got" = $n ]
+	check $? "step $step ($1): it seeded the $n locked slots from the kernel ($got)"
+	follower_line >$D/last.json
+	got=$(jq -r "$VM_ROWS" $D/last.json 2>&1)
+	[ "$got" = "$want" ]
+	check $? "step $step ($1): kvmlock-top following the events shows exactly it"
+	[ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
+}
+
+# follower_counts NAME: the follower's counters since it started for VM NAME.
+follower_counts() {
+	jq -r --argjson vm "$(eval echo \$vm_$1)" '.vms[] | select(.vm == $vm) |
+		"locks=\(.lock_ops_total) failed=\(.lock_failures_total) unlocks=\(.unlock_ops_total) account_failures=\(.account_failures_total) locked_vm=\(.last_account_fail_locked_vm_bytes) limit=\(.last_account_fail_limit_bytes)"' \
+		$D/last.json
+}
+
+[ -x $TOOL ] && [ -x $WL ] || fail_now "no $TOOL or $WL in the payload"
+$TOOL -b --json 1 >$D/follow.ndjson 2>$D/follow.err &
+tool=$!
+# Attached once it printed its first interval.
+i=0
+while [ ! -s $D/follow.ndjson ]; do
+	i=$((i + 1))
+	[ $i -gt 600 ] && fail_now "kvmlock-top printed nothing in 30 s"
+	sleep 0.05
+done
+
+start w1 3
+start w2 4
+new_vm w1 A
+new_vm w1 B
+new_vm w2 C
+must w1 "slot A 1 256"
+must w1 "slot A 2 64"
+must w1 "slot B 1 128"
+must w1 "slot B 2 16"
+must w2 "slot C 1 512"
+must w2 "slot C 2 32"
+verify "3 VMs, nothing locked"
+
+lock w1 A 1 256 rw
+verify "A: 1 MiB locked RW"
+lock w1 A 2 64 r
+lock w1 B 1 128 rw
+lock w2 C 1 512 r
+lock w2 C 2 32 rw
+verify "A R and RW, B RW, C R and RW"
+
+# W1 has 256 + 64 + 128 pages locked: its limit, then B's 16 pages more.
+must w1 "rlimit $((448 * PAGE))"
+cmd w1 "lock B 2 r"
+[ "$reply" = "err ENOMEM KVM_ENABLE_CAP" ]
+check $? "B's lock over RLIMIT_MEMLOCK fails with ENOMEM ($reply)"
+verify "B refused by RLIMIT_MEMLOCK"
+got=$(follower_counts B)
+want="locks=2 failed=1 unlocks=0 account_failures=1 locked_vm=$((448 * PAGE)) limit=$((448 * PAGE))"
+[ "$got" = "$want" ]
+check $? "the follower counted B's refusal: $got"
+[ "$got" = "$want" ] || echo "# want: $want"
+
+unlock w2 C 2 32 rw
+verify "C unlocked its RW slot"
+unlock_all w1 A
+verify "A unlocked all"
+got=$(follower_counts A)
+want="locks=2 failed=0 unlocks=2 account_failures=0 locked_vm=null limit=null"
+[ "$got" = "$want" ]
+check $? "the follower counted A's locks and unlocks: $got"
+[ "$got" = "$want" ] || echo "# want: $want"
+
+must w1 "close B"
+gone B
+verify "B closed with a memslot locked"
+
+kill -9 $pid_w2
+wait $pid_w2 2>/dev/null
+gone C
+verify "W2 (C) SIGKILLed with a memslot locked"
+
+# D: a VMM killed while it locks 256 MiB (seconds under TCG).
+start w3 5
+new_vm w3 D
+must w3 "slot D 1 65536"
+eval "echo 'lock D 1 rw' >&\$fd_w3"
+sleep 0.3
+kill -9 $pid_w3
+wait $pid_w3 2>/dev/null
+gone D
+verify "W3 (D) SIGKILLed while locking"
+
+echo exit >&3
+wait $pid_w1 2>/dev/null
+gone A
+verify "W1 exited: no VM left"
+
+kill -INT $tool
+wait $tool
+rc=$?
+[ $rc = 0 ] && [ ! -s $D/follow.err ]
+check $? "the follower exits 0 on SIGINT, nothing on stderr (exit $rc)"
+[ -s $D/follow.err ] && sed 's/^/# /' $D/follow.err
+jq -e '.events_lost_total == 0' $D/last.json >/dev/null
+check $? "no event lost"
+
+# Errors: one line on stderr, a non-zero exit, nothing left loaded. (Not
+# root is checked by the host tests: busybox here cannot drop root.)
+one_error() { # what, pattern, command...
+	what=$1 pattern=$2
+	shift 2
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	[ $rc != 0 ] && [ "$(echo "$out" | wc -l)" = 1 ] &&
+		echo "$out" | grep -q "^kvmlock-top: .*$pattern"
+	check $? "$what: exit $rc, one line: $out"
+}
+one_error "debugfs not mounted" "debugfs" \
+	unshare -m sh -c "umount /sys/kernel/debug && exec $TOOL -b 1 1"
+one_error "a bad option" "sort" $TOOL -b -s nosuchkey 1 1
+! bpftool prog show | grep -q kvm_memslot
+check $? "no kvmlock-top program left loaded"
+exit $fail
