@@ -22,13 +22,26 @@ mkfifo $D/w.in
 $WL <$D/w.in >$D/w.out 2>&1 &
 wl=$!
 exec 3>$D/w.in
-for c in "vm web" "vm db" "slot web 1 4096" "slot web 2 1024" "slot db 1 8192" \
+send() { # COMMAND...: send them, wait for their replies
+	for c in "$@"; do echo "$c" >&3; done
+	want=$(($(cat $D/sent 2>/dev/null || echo 0) + $#))
+	echo $want >$D/sent
+	i=0
+	while [ "$(wc -l <$D/w.out)" -lt $want ] && [ $i -lt 600 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+send "vm web" "vm db" "slot web 1 4096" "slot web 2 1024" "slot db 1 8192" \
 	"slot db 2 512" "lock web 1 rw" "sleep 1000" "lock db 1 rw" "sleep 1000" \
-	"lock web 2 r" "sleep 1000" "rlimit $((13312 * PAGE))" "lock db 2 rw" \
+	"lock web 2 r"
+# What one more kvmlock-top, started now, sees: each slot, and as JSON.
+$TOOL -b -S 1 1 >$D/slots.txt 2>&1
+$TOOL -j -S 1 1 >$D/one.json 2>&1
+send "sleep 1000" "rlimit $((13312 * PAGE))" "lock db 2 rw" \
 	"sleep 1000" "unlock web 2" "sleep 1000" "unlockall db" "sleep 1000" \
-	"close db" "sleep 1500" "exit"; do
-	echo "$c" >&3
-done
+	"close db" "sleep 1500"
+echo exit >&3
 exec 3>&-
 wait $wl
 sleep 1.5
@@ -39,11 +52,17 @@ echo "# kvmlock-workload answered:"
 sed 's/^/#   /' $D/w.out
 echo "# kvmlock-top -b 1:"
 cat $D/top.txt
+echo "# kvmlock-top -b -S 1 1, started with 3 slots locked:"
+cat $D/slots.txt
+echo "# kvmlock-top -j -S 1 1 | jq ., then:"
+jq . $D/one.json
 [ $rc = 0 ] && [ ! -s $D/top.err ]
 check $? "kvmlock-top ran and stopped cleanly on SIGINT (exit $rc)"
 [ -s $D/top.err ] && sed 's/^/# /' $D/top.err
 grep -q "err ENOMEM" $D/w.out
 check $? "one LOCK was refused by RLIMIT_MEMLOCK"
-[ "$(grep -c '^ok' $D/w.out)" -ge 15 ]
+[ "$(grep -c '^ok' $D/w.out)" -ge 20 ]
 check $? "the workload did the rest"
+jq -e '.reconciled.seeded == 3 and ([.vms[].slots[]] | length) == 3' $D/one.json >/dev/null
+check $? "the one started later saw the 3 locked slots"
 exit $fail
