@@ -25,8 +25,9 @@ cache=$KVMLOCK_CACHE/kernel
 unset KVMLOCK_PATCHES KVMLOCK_CONFIG_DIR KVMLOCK_OWN_SELFTESTS
 
 # A stand-in for make that builds nothing: allnoconfig writes the fragment's
-# options to .config, Image and headers_install write placeholders, KVM
-# selftest targets become empty files. FAKE_MAKE=fail-selftests fails the
+# options to .config, Image and headers_install write placeholders (vmlinux
+# an ELF file whose .BTF section says "btf"), KVM selftest targets become
+# empty files. FAKE_MAKE=fail-selftests fails the
 # selftests; FAKE_MAKE=term-on-image sends SIGTERM to its caller on Image.
 mkdir -p "$tmp/bin"
 cat >"$tmp/bin/make" <<'EOF'
@@ -54,6 +55,9 @@ for t in "${targets[@]}"; do
 		mkdir -p "$out/arch/arm64/boot"
 		echo image >"$out/arch/arm64/boot/Image"
 		echo map >"$out/System.map"
+		printf btf >"$out/btf.bin"
+		(cd "$out" && aarch64-linux-gnu-objcopy -I binary -O elf64-littleaarch64 \
+			--rename-section .data=.BTF btf.bin vmlinux)
 		;;
 	headers_install) mkdir -p "$hdr/include/linux" && : >"$hdr/include/linux/kvm.h" ;;
 	/*)
@@ -193,11 +197,13 @@ fi
 git -C "$TREE" checkout -q Makefile
 debian_kernel_version >"$TREE/.git/kvmlock-debian-version"
 
-# A build fills the cache (Image, selftests of the list, the series log);
+# A build fills the cache (Image, the kernel's BTF, selftests of the list,
+# the series log);
 # a failed one leaves no part-built directory behind.
 rm -rf "$cache"
 if dir=$(KVMLOCK_OWN_SELFTESTS=0 ksh build 2>"$tmp/err") &&
 	[ -f "$dir/done" ] && [ -f "$dir/Image" ] &&
+	[ "$(cat "$dir/vmlinux.btf")" = btf ] &&
 	[ -f "$dir/selftests/aarch64/memslot_lock_test" ] &&
 	grep -q "test: add a file" "$dir/series.log"; then
 	ok "a build fills its cache entry"
