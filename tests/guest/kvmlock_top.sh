@@ -199,6 +199,15 @@ lock w1 B 1 128 rw
 lock w2 C 1 512 r
 lock w2 C 2 32 rw
 verify "A R and RW, B RW, C R and RW"
+# -p: W1's VMs only. -s pages -r 1: the VM with most pages, C (544).
+got=$($TOOL -b --json -p $pid_w1 1 1 | jq -r "$VM_ROWS")
+want=$(truth | grep " pid=$pid_w1 ")
+[ "$got" = "$want" ]
+check $? "-p $pid_w1 shows W1's VMs A and B only"
+[ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
+got=$($TOOL -b --json -s pages -r 1 1 1 | jq -r '[.vms[].vm] | join(" ")')
+[ "$got" = "$vm_C" ]
+check $? "-s pages -r 1 shows the VM with most pages, C ($got)"
 
 # W1 has 256 + 64 + 128 pages locked: its limit, then B's 16 pages more.
 must w1 "rlimit $((448 * PAGE))"
@@ -255,6 +264,21 @@ check $? "the follower exits 0 on SIGINT, nothing on stderr (exit $rc)"
 [ -s $D/follow.err ] && sed 's/^/# /' $D/follow.err
 jq -e '.events_lost_total == 0' $D/last.json >/dev/null
 check $? "no event lost"
+
+# SIGTERM as SIGINT: the interval under way is printed, exit 0.
+$TOOL -b --json 5 >$D/term.ndjson 2>$D/term.err &
+t=$!
+i=0
+while [ ! -s $D/term.ndjson ] && [ $i -lt 600 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+kill -TERM $t
+wait $t
+rc=$?
+[ $rc = 0 ] && [ "$(wc -l <$D/term.ndjson)" = 2 ] && [ ! -s $D/term.err ] &&
+	tail -n 1 $D/term.ndjson | jq -e '.interval_ns < 5000000000' >/dev/null
+check $? "SIGTERM: exit $rc, the short last interval printed, nothing on stderr"
 
 # Errors: one line on stderr, a non-zero exit, nothing left loaded. (Not
 # root is checked by the host tests: busybox here cannot drop root.)

@@ -79,6 +79,16 @@ fi
 expect "nothing left attached or loaded" "$progs_before" \
 	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
 
+# A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
+# a mount namespace of its own.
+out=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" -b 1 1' "$TOOL" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && [ "$out" = "kvmlock-top: the kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y" ]; then
+	ok "without kernel BTF: one line, exit $rc"
+else
+	not_ok "without kernel BTF: one line (exit $rc)" "$out"
+fi
+
 # Bad options: one line each, exit 2
 bad() { # expected message, arguments...
 	local want=$1 out rc
