@@ -82,6 +82,7 @@ void kt_agg_from_stats(struct kt_agg *a, const struct kt_vm_stats *s)
 	a->account_failures = s->account_failures;
 	a->deferred_ops = s->deferred_ops;
 	a->lat_max_ns = s->lat_max_ns;
+	a->lat_sum_ns = s->lat_sum_ns;
 	memcpy(a->lat_hist, s->lat_hist, sizeof(a->lat_hist));
 }
 
@@ -105,6 +106,7 @@ void kt_agg_interval(struct kt_agg *iv, const struct kt_vm_stats *cur,
 	iv->unlocks_failed = cur->unlocks_failed - prev->unlocks_failed;
 	iv->account_failures = cur->account_failures - prev->account_failures;
 	iv->deferred_ops = cur->deferred_ops - prev->deferred_ops;
+	iv->lat_sum_ns = cur->lat_sum_ns - prev->lat_sum_ns;
 	for (b = 0; b < KT_HIST_BUCKETS; b++) {
 		iv->lat_hist[b] = cur->lat_hist[b] - prev->lat_hist[b];
 		if (iv->lat_hist[b])
@@ -130,6 +132,7 @@ void kt_agg_add(struct kt_agg *sum, const struct kt_agg *a)
 	sum->unlocks_failed += a->unlocks_failed;
 	sum->account_failures += a->account_failures;
 	sum->deferred_ops += a->deferred_ops;
+	sum->lat_sum_ns += a->lat_sum_ns;
 	if (a->lat_max_ns > sum->lat_max_ns)
 		sum->lat_max_ns = a->lat_max_ns;
 	for (b = 0; b < KT_HIST_BUCKETS; b++)

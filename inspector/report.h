@@ -76,6 +76,7 @@ struct kt_agg {
 	uint64_t account_failures;
 	uint64_t deferred_ops;
 	uint64_t lat_max_ns;
+	uint64_t lat_sum_ns;		/* successful locks' durations */
 	uint64_t lat_hist[KT_HIST_BUCKETS];
 };
 
