@@ -9,6 +9,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "kstate.h"
 #include "kvmlock-top.skel.h"
 #include "options.h"
+#include "prom.h"
 #include "report.h"
 
 #define DEBUGFS_MAGIC	0x64626720
@@ -319,6 +321,15 @@ int main(int argc, char **argv)
 	}
 	if (o.done)
 		return 0;
+	/* before anything is loaded: a typo must not wait for the first interval */
+	if (o.prom_file) {
+		char perr[PATH_MAX + 200];
+
+		if (kt_prom_check(o.prom_file, perr, sizeof(perr))) {
+			die_msg("%s", perr);
+			return 1;
+		}
+	}
 	/*
 	 * The interactive (ncurses) screen is a later issue: until then a
 	 * terminal gets the same plain text as -b.
@@ -389,6 +400,17 @@ int main(int argc, char **argv)
 			kt_render_json(stdout, &rep);
 		else
 			kt_render_text(stdout, &rep);
+		if (o.prom_file) {
+			char perr[PATH_MAX + 200];
+
+			if (kt_prom_write(o.prom_file, &rep, perr, sizeof(perr))) {
+				die_msg("%s", perr);
+				kt_report_free(&rep);
+				free_sample(&smp);
+				free(gone);
+				goto cleanup;
+			}
+		}
 		kt_report_free(&rep);
 		free_sample(&smp);
 		/* Their last figures are in the totals now */

@@ -10,7 +10,7 @@
 
 #include "options.h"
 
-const char *argp_program_version = "kvmlock-top 0.1";
+const char *argp_program_version = "kvmlock-top " KT_VERSION;
 const char *argp_program_bug_address = "<dev@kvmlock.invalid>";
 
 static const char doc[] =
@@ -18,7 +18,8 @@ static const char doc[] =
 "locked slots, pages and memory, the VMM's VmLck against its RLIMIT_MEMLOCK,\n"
 "lock and unlock operations, failures and lock latency.\n"
 "\n"
-"USAGE: kvmlock-top [-S] [-b|-j] [-p PID] [-s KEY] [-r N] [interval] [count]\n"
+"USAGE: kvmlock-top [-S] [-b|-j] [-p PID] [-s KEY] [-r N] [--prom-file FILE]\n"
+"                   [interval] [count]\n"
 "\n"
 "Sort keys (-s): pages (default), slots, memlock (VmLck), pct (VmLck/limit),\n"
 "locks (in the interval), fails (failed locks and account failures since\n"
@@ -26,17 +27,21 @@ static const char doc[] =
 "\n"
 "Output is plain text, one block per interval (an interactive screen is not\n"
 "there yet, so a terminal gets the same text as -b), or with -j one JSON object\n"
-"per line. Needs root (or CAP_BPF and CAP_PERFMON), debugfs and a kernel with\n"
-"the kvmlock series (the kvm_memslot_* trace events).\n"
+"per line. --prom-file also writes every VM's figures, each interval, to FILE in\n"
+"the Prometheus text format, for node_exporter's textfile collector. Needs root\n"
+"(or CAP_BPF and CAP_PERFMON), debugfs and a kernel with the kvmlock series\n"
+"(the kvm_memslot_* trace events).\n"
 "\n"
 "EXAMPLES:\n"
 "    kvmlock-top             # every VM, each second, until Ctrl-C\n"
 "    kvmlock-top -S 5        # also each locked memslot, every 5 s\n"
 "    kvmlock-top -p 1234     # the VMs of VMM 1234 only\n"
 "    kvmlock-top -s pct -r 5 # the 5 VMMs closest to their RLIMIT_MEMLOCK\n"
-"    kvmlock-top -j 1 10     # 10 NDJSON objects, one a second";
+"    kvmlock-top -j 1 10     # 10 NDJSON objects, one a second\n"
+"    kvmlock-top -b --prom-file /var/lib/prometheus/node-exporter/kvmlock.prom 15\n"
+"                            # text on stdout, metrics for node_exporter";
 
-enum { OPT_RINGBUF = 0x100, OPT_USAGE };
+enum { OPT_RINGBUF = 0x100, OPT_USAGE, OPT_PROM_FILE };
 
 static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Only the VMs of this VMM (repeatable, up to 16)", 0 },
@@ -47,6 +52,8 @@ static const struct argp_option opts[] = {
 	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0,
 	  "Event ring buffer size: a power of two, a multiple of the page size, at most 1G (K, M, G suffixes; default 256K)", 0 },
+	{ "prom-file", OPT_PROM_FILE, "FILE", 0,
+	  "Also write each interval's figures to FILE (Prometheus text format, replaced atomically)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
 	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
@@ -169,6 +176,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return fail(o, "invalid ring buffer size '%s': a power of two, a multiple of the page size (%ld), at most 1G",
 				    arg, page);
 		o->ringbuf_size = v;
+		break;
+	case OPT_PROM_FILE:
+		if (!*arg)
+			return fail(o, "invalid --prom-file '': a file name");
+		o->prom_file = arg;
 		break;
 	/*
 	 * Ours, not argp's: ARGP_NO_ERRS (one-line errors) silences argp's

@@ -9,6 +9,8 @@
 
 #include "kvmlock/kvmlock-top.h"
 
+#define KT_VERSION "0.1"
+
 enum kt_sort {
 	KT_SORT_PAGES,		/* locked pages, largest first (default) */
 	KT_SORT_SLOTS,		/* locked memslots */
@@ -29,6 +31,7 @@ struct kt_opts {
 	enum kt_sort sort;
 	uint64_t rows;			/* 0: all */
 	uint64_t ringbuf_size;		/* bytes */
+	const char *prom_file;		/* --prom-file: argv's string, or NULL */
 	bool slots;			/* -S */
 	bool batch;			/* -b */
 	bool json;			/* -j */

@@ -19,6 +19,7 @@
 
 #include "kstate.h"
 #include "options.h"
+#include "prom.h"
 #include "report.h"
 
 /* --- a small JSON reader: validates, and finds a value by path ------- */
@@ -294,6 +295,7 @@ static void make_sample(struct kt_sample *s)
 	stats[0].s.lat_max_ns = 2738976;
 	stats[0].s.lat_hist[kt_hist_bucket(2738976)] = 1;
 	stats[0].s.lat_hist[kt_hist_bucket(1000)] = 1;
+	stats[0].s.lat_sum_ns = 2738976 + 1000;
 	stats[0].s.last_event_ns = 900;
 	stats[1].vm = 3;
 	stats[1].s.pid = 60;
@@ -304,6 +306,7 @@ static void make_sample(struct kt_sample *s)
 	stats[2].s.unlocks = 1;
 	stats[2].s.lat_max_ns = 500;
 	stats[2].s.lat_hist[kt_hist_bucket(500)] = 1;
+	stats[2].s.lat_sum_ns = 500;
 
 	slots[0].key = (struct kt_slot_key){ .vm = 2, .slot = 1 };
 	slots[0].val = (struct kt_slot){ .state = KT_SLOT_LIVE, .flags = KT_SLOT_F_RW,
@@ -544,7 +547,9 @@ static void test_rows_limit_and_pid(void **state)
 	kt_history_free(&h);
 }
 
-static char *render(bool json, bool slots, struct kt_opts *o)
+enum fmt { TEXT, JSON, PROM };
+
+static char *render(enum fmt fmt, bool slots, struct kt_opts *o)
 {
 	struct kt_history h = {};
 	struct kt_sample smp;
@@ -560,8 +565,10 @@ static char *render(bool json, bool slots, struct kt_opts *o)
 	free(gone);
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	if (json)
+	if (fmt == JSON)
 		kt_render_json(f, &r);
+	else if (fmt == PROM)
+		assert_int_equal(kt_render_prom(f, &r), 0);
 	else
 		kt_render_text(f, &r);
 	fclose(f);
@@ -577,7 +584,7 @@ static void test_json(void **state)
 
 	(void)state;
 	defaults(&o);
-	doc = render(true, true, &o);
+	doc = render(JSON, true, &o);
 	assert_true(json_valid(doc));
 	assert_int_equal(strchr(doc, '\n') - doc, (long)strlen(doc) - 1);	/* one line */
 	assert_json(doc, "timestamp", "\"2026-12-01T00:00:00.123Z\"");
@@ -641,7 +648,7 @@ static void test_json(void **state)
 	free(doc);
 
 	/* without -S: no slots arrays */
-	doc = render(true, false, &o);
+	doc = render(JSON, false, &o);
 	assert_true(json_valid(doc));
 	assert_null(json_get(doc, "vms.0.slots"));
 	free(doc);
@@ -655,7 +662,7 @@ static void test_text_width(void **state)
 
 	(void)state;
 	defaults(&o);
-	text = render(false, true, &o);
+	text = render(TEXT, true, &o);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (strlen(line) > 80)
 			fail_msg("%zu characters: '%s'", strlen(line), line);
@@ -663,7 +670,7 @@ static void test_text_width(void **state)
 	}
 	assert_true(n >= 10);
 	free(text);
-	text = render(false, true, &o);
+	text = render(TEXT, true, &o);
 	assert_non_null(strstr(text, "memslot_lo"));
 	assert_non_null(strstr(text, "0x100000000    0x100040000"));
 	assert_non_null(strstr(text, "events lost: 3"));
@@ -689,6 +696,451 @@ static void test_fmt(void **state)
 	assert_string_equal(b, "999ns");
 	kt_fmt_ns(b, sizeof(b), 123456789);
 	assert_string_equal(b, "123ms");
+}
+
+/* --- Prometheus ------------------------------------------------------ */
+
+/* The sample of make_sample(), every metric, exactly */
+static const char prom_fixture[] =
+	"# HELP kvmlock_exporter_build_info kvmlock-top's version, as a label; the value is always 1.\n"
+	"# TYPE kvmlock_exporter_build_info gauge\n"
+	"kvmlock_exporter_build_info{version=\"0.1\"} 1\n"
+	"# HELP kvmlock_vms Live VMs (those of the -p VMMs with -p).\n"
+	"# TYPE kvmlock_vms gauge\n"
+	"kvmlock_vms 2\n"
+	"# HELP kvmlock_events_received_total kvm_memslot_* event records read from the ring buffer.\n"
+	"# TYPE kvmlock_events_received_total counter\n"
+	"kvmlock_events_received_total 12\n"
+	"# HELP kvmlock_events_lost_total Event records lost to a full ring buffer (the other figures stay exact).\n"
+	"# TYPE kvmlock_events_lost_total counter\n"
+	"kvmlock_events_lost_total 3\n"
+	"# HELP kvmlock_reconciled_slots_total Start-up reconciliation: slots seeded from the kernel state, skipped (events had them), tombstones.\n"
+	"# TYPE kvmlock_reconciled_slots_total counter\n"
+	"kvmlock_reconciled_slots_total{kind=\"seeded\"} 0\n"
+	"kvmlock_reconciled_slots_total{kind=\"skipped\"} 0\n"
+	"kvmlock_reconciled_slots_total{kind=\"tombstone\"} 1\n"
+	"# HELP kvmlock_state_mismatch_vms VMs whose kernel locked_slots/locked_pages differ from kvmlock-top's figures.\n"
+	"# TYPE kvmlock_state_mismatch_vms gauge\n"
+	"kvmlock_state_mismatch_vms 1\n"
+	"# HELP kvmlock_map_update_errors_total BPF map updates lost to full maps.\n"
+	"# TYPE kvmlock_map_update_errors_total counter\n"
+	"kvmlock_map_update_errors_total 0\n"
+	"# HELP kvmlock_locked_slots Memslots the VM has locked now.\n"
+	"# TYPE kvmlock_locked_slots gauge\n"
+	"kvmlock_locked_slots{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 2\n"
+	"kvmlock_locked_slots{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_locked_pages Pages of the VM's locked memslots.\n"
+	"# TYPE kvmlock_locked_pages gauge\n"
+	"kvmlock_locked_pages{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 80\n"
+	"kvmlock_locked_pages{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_locked_bytes Memory of the VM's locked memslots, by mode: rw (KVM_ARM_LOCK_MEM_WRITE) or ro.\n"
+	"# TYPE kvmlock_locked_bytes gauge\n"
+	"kvmlock_locked_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",mode=\"rw\"} 262144\n"
+	"kvmlock_locked_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",mode=\"ro\"} 65536\n"
+	"kvmlock_locked_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\",mode=\"rw\"} 0\n"
+	"kvmlock_locked_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\",mode=\"ro\"} 0\n"
+	"# HELP kvmlock_memlock_charged_bytes Memory the VM's locks charge to the VMM's RLIMIT_MEMLOCK.\n"
+	"# TYPE kvmlock_memlock_charged_bytes gauge\n"
+	"kvmlock_memlock_charged_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 327680\n"
+	"kvmlock_memlock_charged_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_vmm_locked_bytes The VMM's whole locked memory (VmLck of /proc/PID/status).\n"
+	"# TYPE kvmlock_vmm_locked_bytes gauge\n"
+	"kvmlock_vmm_locked_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 327680\n"
+	"kvmlock_vmm_locked_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_memlock_limit_bytes The VMM's RLIMIT_MEMLOCK soft limit; +Inf when unlimited.\n"
+	"# TYPE kvmlock_memlock_limit_bytes gauge\n"
+	"kvmlock_memlock_limit_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 1310720\n"
+	"kvmlock_memlock_limit_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} +Inf\n"
+	"# HELP kvmlock_lock_operations_total Memslot LOCK operations that ended, by result.\n"
+	"# TYPE kvmlock_lock_operations_total counter\n"
+	"kvmlock_lock_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",result=\"ok\"} 2\n"
+	"kvmlock_lock_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",result=\"failed\"} 1\n"
+	"kvmlock_lock_operations_total{vm=\"3\",pid=\"60\",comm=\"qemu\",result=\"ok\"} 0\n"
+	"kvmlock_lock_operations_total{vm=\"3\",pid=\"60\",comm=\"qemu\",result=\"failed\"} 0\n"
+	"# HELP kvmlock_unlocked_slots_total Memslots unlocked: by UNLOCK, UNLOCK_ALL or the VM's destruction.\n"
+	"# TYPE kvmlock_unlocked_slots_total counter\n"
+	"kvmlock_unlocked_slots_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0\n"
+	"kvmlock_unlocked_slots_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 1\n"
+	"# HELP kvmlock_unlock_failures_total Memslot UNLOCK operations that failed.\n"
+	"# TYPE kvmlock_unlock_failures_total counter\n"
+	"kvmlock_unlock_failures_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0\n"
+	"kvmlock_unlock_failures_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_memlock_account_failures_total LOCKs refused because RLIMIT_MEMLOCK would be exceeded.\n"
+	"# TYPE kvmlock_memlock_account_failures_total counter\n"
+	"kvmlock_memlock_account_failures_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 1\n"
+	"kvmlock_memlock_account_failures_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_deferred_operations_total Deferred memslot operations (first runs, cache maintenance).\n"
+	"# TYPE kvmlock_deferred_operations_total counter\n"
+	"kvmlock_deferred_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0\n"
+	"kvmlock_deferred_operations_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_lock_duration_seconds Duration of the VM's successful memslot LOCKs since kvmlock-top started.\n"
+	"# TYPE kvmlock_lock_duration_seconds histogram\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000001023\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000002047\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000004095\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000008191\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000016383\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000032767\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000065535\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000131071\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000262143\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000524287\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.001048575\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.002097151\"} 1\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.004194303\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.008388607\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.016777215\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.033554431\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.067108863\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.134217727\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.268435455\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.536870911\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"1.073741823\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"2.147483647\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"4.294967295\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"8.589934591\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"17.179869183\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"34.359738367\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"+Inf\"} 2\n"
+	"kvmlock_lock_duration_seconds_sum{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0.002739976\n"
+	"kvmlock_lock_duration_seconds_count{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 2\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000001023\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000002047\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000004095\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000008191\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000016383\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000032767\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000065535\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000131071\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000262143\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000524287\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.001048575\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.002097151\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.004194303\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.008388607\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.016777215\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.033554431\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.067108863\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.134217727\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.268435455\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.536870911\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"1.073741823\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"2.147483647\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"4.294967295\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"8.589934591\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"17.179869183\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"34.359738367\"} 0\n"
+	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"+Inf\"} 0\n"
+	"kvmlock_lock_duration_seconds_sum{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"kvmlock_lock_duration_seconds_count{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"# HELP kvmlock_last_event_age_seconds Time since the VM's last kvm_memslot_* event.\n"
+	"# TYPE kvmlock_last_event_age_seconds gauge\n"
+	"kvmlock_last_event_age_seconds{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0.0000001\n"
+	"kvmlock_last_event_age_seconds{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0.0000009\n";
+
+static const char prom_no_vms[] =
+	"# HELP kvmlock_exporter_build_info kvmlock-top's version, as a label; the value is always 1.\n"
+	"# TYPE kvmlock_exporter_build_info gauge\n"
+	"kvmlock_exporter_build_info{version=\"0.1\"} 1\n"
+	"# HELP kvmlock_vms Live VMs (those of the -p VMMs with -p).\n"
+	"# TYPE kvmlock_vms gauge\n"
+	"kvmlock_vms 0\n"
+	"# HELP kvmlock_events_received_total kvm_memslot_* event records read from the ring buffer.\n"
+	"# TYPE kvmlock_events_received_total counter\n"
+	"kvmlock_events_received_total 0\n"
+	"# HELP kvmlock_events_lost_total Event records lost to a full ring buffer (the other figures stay exact).\n"
+	"# TYPE kvmlock_events_lost_total counter\n"
+	"kvmlock_events_lost_total 0\n"
+	"# HELP kvmlock_reconciled_slots_total Start-up reconciliation: slots seeded from the kernel state, skipped (events had them), tombstones.\n"
+	"# TYPE kvmlock_reconciled_slots_total counter\n"
+	"kvmlock_reconciled_slots_total{kind=\"seeded\"} 0\n"
+	"kvmlock_reconciled_slots_total{kind=\"skipped\"} 0\n"
+	"kvmlock_reconciled_slots_total{kind=\"tombstone\"} 0\n"
+	"# HELP kvmlock_state_mismatch_vms VMs whose kernel locked_slots/locked_pages differ from kvmlock-top's figures.\n"
+	"# TYPE kvmlock_state_mismatch_vms gauge\n"
+	"kvmlock_state_mismatch_vms 0\n"
+	"# HELP kvmlock_map_update_errors_total BPF map updates lost to full maps.\n"
+	"# TYPE kvmlock_map_update_errors_total counter\n"
+	"kvmlock_map_update_errors_total 0\n";
+
+/*
+ * The report of smp in the text format. With KT_PROM_OUT=DIR in the
+ * environment, also written to DIR/name by kt_prom_write(), for promtool
+ * and the Prometheus end-to-end test (tests/host/test_kvmlock_top_prom.sh).
+ */
+static char *prom_of(struct kt_history *h, struct kt_sample *smp, struct kt_opts *o,
+		     const char *name)
+{
+	const char *dir = getenv("KT_PROM_OUT");
+	char path[512], err[700];
+	struct kt_report r;
+	uint64_t *gone;
+	size_t nr_gone, len;
+	char *buf;
+	FILE *f;
+
+	assert_int_equal(kt_build_report(h, smp, o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(kt_render_prom(f, &r), 0);
+	fclose(f);
+	if (dir && name) {
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (kt_prom_write(path, &r, err, sizeof(err)))
+			fail_msg("%s", err);
+	}
+	kt_report_free(&r);
+	return buf;
+}
+
+static void test_prom_fixture(void **state)
+{
+	static const char *const argvs[][6] = {
+		{ "kvmlock-top", NULL },
+		/* -r and -s shape the text rows, not the metrics */
+		{ "kvmlock-top", "-r", "1", "-s", "pct", NULL },
+	};
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_opts o;
+	size_t i;
+	char *t;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		int argc = 0;
+
+		while (argvs[i][argc])
+			argc++;
+		assert_int_equal(kt_parse_args(argc, (char **)argvs[i], &o, ARGP_NO_EXIT), 0);
+		make_sample(&smp);
+		t = prom_of(&h, &smp, &o, i ? NULL : "fixture.prom");
+		assert_string_equal(t, prom_fixture);
+		free(t);
+		kt_history_free(&h);
+		h = (struct kt_history){};
+	}
+}
+
+static void test_prom_no_vms(void **state)
+{
+	struct kt_history h = {};
+	struct kt_sample smp = {};
+	struct kt_opts o;
+	char *t;
+
+	(void)state;
+	defaults(&o);
+	t = prom_of(&h, &smp, &o, "novms.prom");
+	assert_string_equal(t, prom_no_vms);
+	free(t);
+	kt_history_free(&h);
+}
+
+static void test_prom_label_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "qemu", "qemu" },
+		{ "a\"b\\c\nd", "a\\\"b\\\\c\\nd" },
+		{ "tab\there", "tab\there" },		/* legal as it is */
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },	/* valid UTF-8 stays */
+		{ "\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!" },
+		{ "x\xffy", "x?y" },			/* not UTF-8: '?' */
+		{ "\xc0\xaf", "??" },			/* overlong */
+		{ "\xed\xa0\x80", "???" },		/* a surrogate */
+		{ "\xc3", "?" },			/* cut short */
+		{ "\xe2\x82", "??" },
+	};
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_opts o;
+	char buf[64], *t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kt_prom_label_value(buf, sizeof(buf), cases[i].in);
+		if (strcmp(buf, cases[i].out))
+			fail_msg("case %zu: got '%s', want '%s'", i, buf, cases[i].out);
+	}
+	/* a buffer too small: cut, terminated, never overrun */
+	memset(buf, 'X', sizeof(buf));
+	kt_prom_label_value(buf, 8, "\\\\\\\\\\\\");
+	assert_string_equal(buf, "\\\\\\\\");
+	assert_int_equal(buf[8], 'X');
+
+	/* in a file: the worst comm the kernel allows (15 bytes) */
+	defaults(&o);
+	make_sample(&smp);
+	strcpy(vms[1].proc.comm, "q\"\\\n\xff\xc3\xa9-x");
+	t = prom_of(&h, &smp, &o, "escape.prom");
+	assert_non_null(strstr(t, "kvmlock_locked_slots{vm=\"3\",pid=\"60\",comm=\"q\\\"\\\\\\n?\xc3\xa9-x\"} 0\n"));
+	free(t);
+	kt_history_free(&h);
+}
+
+/* A VMM gone from /proc: no comm, and no VmLck or limit samples */
+static void test_prom_vmm_gone(void **state)
+{
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_opts o;
+	char *t;
+
+	(void)state;
+	defaults(&o);
+	make_sample(&smp);
+	memset(&vms[0].proc, 0, sizeof(vms[0].proc));
+	strcpy(vms[0].proc.comm, "?");
+	t = prom_of(&h, &smp, &o, "vmm-gone.prom");
+	assert_non_null(strstr(t, "kvmlock_locked_pages{vm=\"2\",pid=\"59\",comm=\"\"} 80\n"));
+	assert_null(strstr(t, "kvmlock_vmm_locked_bytes{vm=\"2\""));
+	assert_null(strstr(t, "kvmlock_memlock_limit_bytes{vm=\"2\""));
+	/* VM 3's VMM: unlimited */
+	assert_non_null(strstr(t, "kvmlock_memlock_limit_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} +Inf\n"));
+	free(t);
+	/* no VMM known at all: not even the HELP and TYPE of those two */
+	make_sample(&smp);
+	smp.nr_vms = 1;
+	memset(&vms[0].proc, 0, sizeof(vms[0].proc));
+	t = prom_of(&h, &smp, &o, NULL);
+	assert_null(strstr(t, "kvmlock_vmm_locked_bytes"));
+	assert_null(strstr(t, "kvmlock_memlock_limit_bytes"));
+	assert_non_null(strstr(t, "# TYPE kvmlock_locked_pages gauge\n"));
+	free(t);
+	kt_history_free(&h);
+}
+
+/* Counters only grow from one interval to the next; a VM gone is gone */
+static void test_prom_counters(void **state)
+{
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_opts o;
+	char *t;
+
+	(void)state;
+	defaults(&o);
+	make_sample(&smp);
+	t = prom_of(&h, &smp, &o, NULL);
+	assert_string_equal(t, prom_fixture);
+	free(t);
+
+	make_sample(&smp);
+	smp.nr_vms = 1;			/* VM 3 exited */
+	stats[0].s.locks_ok = 3;
+	stats[0].s.lat_sum_ns += 3000000;
+	stats[0].s.lat_hist[kt_hist_bucket(3000000)]++;
+	smp.events_received = 5;
+	smp.events_lost_total = 4;
+	t = prom_of(&h, &smp, &o, "second.prom");
+	assert_null(strstr(t, "vm=\"3\""));
+	assert_non_null(strstr(t, "kvmlock_vms 1\n"));
+	assert_non_null(strstr(t, "kvmlock_events_received_total 17\n"));
+	assert_non_null(strstr(t, "kvmlock_events_lost_total 4\n"));
+	assert_non_null(strstr(t, "kvmlock_lock_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",result=\"ok\"} 3\n"));
+	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.004194303\"} 3\n"));
+	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_sum{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0.005739976\n"));
+	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_count{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 3\n"));
+	free(t);
+	kt_history_free(&h);
+}
+
+static char *slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static size_t entries(const char *dir)
+{
+	char cmd[600];
+	FILE *p;
+	size_t n = 0;
+	int c;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s", dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while ((c = fgetc(p)) != EOF)
+		n += c == '\n';
+	pclose(p);
+	return n;
+}
+
+static void test_prom_write(void **state)
+{
+	char root[] = "/tmp/kvmlock-top-prom.XXXXXX", path[600], bad[700];
+	char err[1024], want[1024];
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_report r;
+	struct kt_opts o;
+	struct stat st;
+	uint64_t *gone;
+	size_t nr_gone;
+	char *text;
+	int i;
+
+	(void)state;
+	defaults(&o);
+	assert_non_null(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/kvmlock.prom", root);
+	assert_int_equal(kt_prom_check(path, err, sizeof(err)), 0);
+	assert_int_equal(entries(root), 0);	/* the probe is gone */
+
+	make_sample(&smp);
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	umask(077);	/* the file is for another user all the same */
+	for (i = 0; i < 2; i++)	/* a new file, then one replaced */
+		assert_int_equal(kt_prom_write(path, &r, err, sizeof(err)), 0);
+	umask(022);
+	text = slurp(path);
+	assert_non_null(text);
+	assert_string_equal(text, prom_fixture);
+	free(text);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(entries(root), 1);	/* no temporary file left */
+
+	/* errors, each one line */
+	snprintf(bad, sizeof(bad), "%s/missing/kvmlock.prom", root);
+	assert_int_equal(kt_prom_check(bad, err, sizeof(err)), -ENOENT);
+	snprintf(want, sizeof(want), "--prom-file %s: directory %s/missing does not exist",
+		 bad, root);
+	assert_string_equal(err, want);
+	assert_int_equal(kt_prom_write(bad, &r, err, sizeof(err)), -ENOENT);
+	snprintf(want, sizeof(want), "cannot write %s: No such file or directory", bad);
+	assert_string_equal(err, want);
+	assert_int_equal(kt_prom_check(root, err, sizeof(err)), -EISDIR);
+	snprintf(want, sizeof(want), "--prom-file %s: a directory, not a file", root);
+	assert_string_equal(err, want);
+	snprintf(bad, sizeof(bad), "%s/kvmlock.prom/x.prom", root);
+	assert_int_equal(kt_prom_check(bad, err, sizeof(err)), -ENOTDIR);
+	snprintf(want, sizeof(want), "--prom-file %s: %s/kvmlock.prom is not a directory",
+		 bad, root);
+	assert_string_equal(err, want);
+	assert_int_equal(kt_prom_check("/proc/kvmlock.prom", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "--prom-file /proc/kvmlock.prom: cannot create files in /proc: No such file or directory");
+
+	kt_report_free(&r);
+	kt_history_free(&h);
+	snprintf(bad, sizeof(bad), "rm -rf %s", root);
+	assert_int_equal(system(bad), 0);
 }
 
 /* --- options --------------------------------------------------------- */
@@ -938,6 +1390,12 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text_width),
 		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_prom_fixture),
+		cmocka_unit_test(test_prom_no_vms),
+		cmocka_unit_test(test_prom_label_escape),
+		cmocka_unit_test(test_prom_vmm_gone),
+		cmocka_unit_test(test_prom_counters),
+		cmocka_unit_test(test_prom_write),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_option_errors),
 		cmocka_unit_test(test_parse_memslots),

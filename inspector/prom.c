@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvmlock-top --prom-file: the Prometheus text format, written atomically */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "prom.h"
+
+/* --- values and labels ---------------------------------------------- */
+
+/* ns as seconds, exactly: decimal digits, not a float's rounding */
+static void fmt_seconds(char *buf, size_t len, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000ULL, frac = ns % 1000000000ULL;
+	size_t n;
+
+	if (!frac) {
+		snprintf(buf, len, "%" PRIu64, s);
+		return;
+	}
+	snprintf(buf, len, "%" PRIu64 ".%09" PRIu64, s, frac);
+	n = strlen(buf);
+	while (buf[n - 1] == '0')
+		buf[--n] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at p (not ASCII), 0 if invalid */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/*
+ * The text format escapes backslash, double quote and newline in label
+ * values, and must be UTF-8: a comm is any bytes, so a byte that is not
+ * part of valid UTF-8 becomes '?' (one bad comm must not void the file).
+ */
+void kt_prom_label_value(char *buf, size_t len, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, n;
+
+	/* room for the longest step (4 bytes) and the NUL */
+	while (*p && o + 4 < len) {
+		if (*p == '\\' || *p == '"') {
+			buf[o++] = '\\';
+			buf[o++] = (char)*p++;
+		} else if (*p == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+			p++;
+		} else if (*p < 0x80) {
+			buf[o++] = (char)*p++;
+		} else if ((n = utf8_len(p))) {
+			memcpy(buf + o, p, n);
+			o += n;
+			p += n;
+		} else {
+			buf[o++] = '?';
+			p++;
+		}
+	}
+	buf[o] = '\0';
+}
+
+/* --- rendering ------------------------------------------------------- */
+
+struct vm_ref {
+	const struct kt_vm_row *row;
+	char labels[128];		/* vm="2",pid="59",comm="qemu" */
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct vm_ref *x = a, *y = b;
+
+	return x->row->vm < y->row->vm ? -1 : x->row->vm > y->row->vm;
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(FILE *f, const char *name, const char *labels,
+		   const char *extra, const char *val)
+{
+	if (labels && extra)
+		fprintf(f, "%s{%s,%s} %s\n", name, labels, extra, val);
+	else if (labels || extra)
+		fprintf(f, "%s{%s} %s\n", name, labels ? labels : extra, val);
+	else
+		fprintf(f, "%s %s\n", name, val);
+}
+
+static void sample_u64(FILE *f, const char *name, const char *labels,
+		       const char *extra, uint64_t v)
+{
+	char val[24];
+
+	snprintf(val, sizeof(val), "%" PRIu64, v);
+	sample(f, name, labels, extra, val);
+}
+
+/* One gauge or counter of every VM, from a field of its row */
+#define PER_VM(name, type, help, expr) do {				\
+	family(f, name, type, help);					\
+	for (i = 0; i < n; i++) {					\
+		const struct kt_vm_row *row = v[i].row;			\
+		sample_u64(f, name, v[i].labels, NULL, (expr));		\
+	}								\
+} while (0)
+
+/*
+ * kvmlock_lock_duration_seconds: the successful locks since start, from
+ * the log-linear histogram. Each le is 2^k - 1 ns, the upper bound of the
+ * last sub-bucket below 2^k, so every count is exact.
+ */
+static void histogram(FILE *f, const struct vm_ref *v, size_t n)
+{
+	const char *name = "kvmlock_lock_duration_seconds";
+	char le[48], val[32];
+	size_t i;
+
+	family(f, name, "histogram",
+	       "Duration of the VM's successful memslot LOCKs since kvmlock-top started.");
+	for (i = 0; i < n; i++) {
+		const struct kt_agg *cum = &v[i].row->cum;
+		uint64_t count = 0;
+		uint32_t b = 0, end;
+		unsigned int k;
+
+		for (k = KT_PROM_LE_FIRST; k <= KT_PROM_LE_LAST; k++) {
+			end = kt_hist_bucket(1ULL << k);
+			for (; b < end; b++)
+				count += cum->lat_hist[b];
+			fmt_seconds(val, sizeof(val), (1ULL << k) - 1);
+			snprintf(le, sizeof(le), "le=\"%s\"", val);
+			sample_u64(f, "kvmlock_lock_duration_seconds_bucket",
+				   v[i].labels, le, count);
+		}
+		for (; b < KT_HIST_BUCKETS; b++)
+			count += cum->lat_hist[b];
+		sample_u64(f, "kvmlock_lock_duration_seconds_bucket", v[i].labels,
+			   "le=\"+Inf\"", count);
+		fmt_seconds(val, sizeof(val), cum->lat_sum_ns);
+		sample(f, "kvmlock_lock_duration_seconds_sum", v[i].labels, NULL, val);
+		sample_u64(f, "kvmlock_lock_duration_seconds_count", v[i].labels,
+			   NULL, count);
+	}
+}
+
+static void per_vm(FILE *f, const struct vm_ref *v, size_t n, uint64_t ps)
+{
+	char val[32];
+	bool any;
+	size_t i;
+
+	PER_VM("kvmlock_locked_slots", "gauge",
+	       "Memslots the VM has locked now.", row->locked_slots);
+	PER_VM("kvmlock_locked_pages", "gauge",
+	       "Pages of the VM's locked memslots.", row->locked_pages);
+
+	family(f, "kvmlock_locked_bytes", "gauge",
+	       "Memory of the VM's locked memslots, by mode: rw (KVM_ARM_LOCK_MEM_WRITE) or ro.");
+	for (i = 0; i < n; i++) {
+		sample_u64(f, "kvmlock_locked_bytes", v[i].labels, "mode=\"rw\"",
+			   v[i].row->rw_pages * ps);
+		sample_u64(f, "kvmlock_locked_bytes", v[i].labels, "mode=\"ro\"",
+			   v[i].row->ro_pages * ps);
+	}
+	PER_VM("kvmlock_memlock_charged_bytes", "gauge",
+	       "Memory the VM's locks charge to the VMM's RLIMIT_MEMLOCK.",
+	       row->locked_pages * ps);
+
+	/* VmLck, and the limit: no sample when unknown (the VMM is gone) */
+	for (i = 0, any = false; i < n; i++)
+		any |= v[i].row->proc.vmlck_known;
+	if (any) {
+		family(f, "kvmlock_vmm_locked_bytes", "gauge",
+		       "The VMM's whole locked memory (VmLck of /proc/PID/status).");
+		for (i = 0; i < n; i++)
+			if (v[i].row->proc.vmlck_known)
+				sample_u64(f, "kvmlock_vmm_locked_bytes", v[i].labels,
+					   NULL, v[i].row->proc.vmlck_bytes);
+	}
+	for (i = 0, any = false; i < n; i++)
+		any |= v[i].row->proc.limit_known;
+	if (any) {
+		family(f, "kvmlock_memlock_limit_bytes", "gauge",
+		       "The VMM's RLIMIT_MEMLOCK soft limit; +Inf when unlimited.");
+		for (i = 0; i < n; i++) {
+			const struct kt_proc *p = &v[i].row->proc;
+
+			if (!p->limit_known)
+				continue;
+			if (p->limit_unlimited)
+				sample(f, "kvmlock_memlock_limit_bytes", v[i].labels,
+				       NULL, "+Inf");
+			else
+				sample_u64(f, "kvmlock_memlock_limit_bytes",
+					   v[i].labels, NULL, p->limit_bytes);
+		}
+	}
+
+	family(f, "kvmlock_lock_operations_total", "counter",
+	       "Memslot LOCK operations that ended, by result.");
+	for (i = 0; i < n; i++) {
+		sample_u64(f, "kvmlock_lock_operations_total", v[i].labels,
+			   "result=\"ok\"", v[i].row->cum.locks_ok);
+		sample_u64(f, "kvmlock_lock_operations_total", v[i].labels,
+			   "result=\"failed\"", v[i].row->cum.locks_failed);
+	}
+	PER_VM("kvmlock_unlocked_slots_total", "counter",
+	       "Memslots unlocked: by UNLOCK, UNLOCK_ALL or the VM's destruction.",
+	       row->cum.unlocks);
+	PER_VM("kvmlock_unlock_failures_total", "counter",
+	       "Memslot UNLOCK operations that failed.", row->cum.unlocks_failed);
+	PER_VM("kvmlock_memlock_account_failures_total", "counter",
+	       "LOCKs refused because RLIMIT_MEMLOCK would be exceeded.",
+	       row->cum.account_failures);
+	PER_VM("kvmlock_deferred_operations_total", "counter",
+	       "Deferred memslot operations (first runs, cache maintenance).",
+	       row->cum.deferred_ops);
+	histogram(f, v, n);
+
+	for (i = 0, any = false; i < n; i++)
+		any |= v[i].row->age_valid;
+	if (any) {
+		family(f, "kvmlock_last_event_age_seconds", "gauge",
+		       "Time since the VM's last kvm_memslot_* event.");
+		for (i = 0; i < n; i++) {
+			if (!v[i].row->age_valid)
+				continue;
+			fmt_seconds(val, sizeof(val), v[i].row->age_ns);
+			sample(f, "kvmlock_last_event_age_seconds", v[i].labels,
+			       NULL, val);
+		}
+	}
+}
+
+int kt_render_prom(FILE *f, const struct kt_report *r)
+{
+	struct vm_ref *v = NULL;
+	char pid[16], comm[4 * KT_COMM_LEN];
+	size_t i, n = r->nr_vms;
+
+	if (n) {
+		v = calloc(n, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		const struct kt_vm_row *row = &r->rows[i];
+
+		v[i].row = row;
+		snprintf(pid, sizeof(pid), "%" PRIu32, row->pid);
+		/* empty (no label) when the VMM is gone, as JSON's null */
+		kt_prom_label_value(comm, sizeof(comm), row->proc.known ? row->proc.comm : "");
+		snprintf(v[i].labels, sizeof(v[i].labels),
+			 "vm=\"%" PRIu64 "\",pid=\"%s\",comm=\"%s\"", row->vm, pid, comm);
+	}
+	/* by VM id: a stable file whatever -s says */
+	qsort(v, n, sizeof(*v), ref_cmp);
+
+	family(f, "kvmlock_exporter_build_info", "gauge",
+	       "kvmlock-top's version, as a label; the value is always 1.");
+	sample(f, "kvmlock_exporter_build_info", NULL, "version=\"" KT_VERSION "\"", "1");
+	family(f, "kvmlock_vms", "gauge", "Live VMs (those of the -p VMMs with -p).");
+	sample_u64(f, "kvmlock_vms", NULL, NULL, r->nr_vms);
+	family(f, "kvmlock_events_received_total", "counter",
+	       "kvm_memslot_* event records read from the ring buffer.");
+	sample_u64(f, "kvmlock_events_received_total", NULL, NULL, r->events_received_total);
+	family(f, "kvmlock_events_lost_total", "counter",
+	       "Event records lost to a full ring buffer (the other figures stay exact).");
+	sample_u64(f, "kvmlock_events_lost_total", NULL, NULL, r->events_lost_total);
+	family(f, "kvmlock_reconciled_slots_total", "counter",
+	       "Start-up reconciliation: slots seeded from the kernel state, skipped (events had them), tombstones.");
+	sample_u64(f, "kvmlock_reconciled_slots_total", NULL, "kind=\"seeded\"", r->seeded);
+	sample_u64(f, "kvmlock_reconciled_slots_total", NULL, "kind=\"skipped\"", r->skipped);
+	sample_u64(f, "kvmlock_reconciled_slots_total", NULL, "kind=\"tombstone\"",
+		   r->tombstones);
+	family(f, "kvmlock_state_mismatch_vms", "gauge",
+	       "VMs whose kernel locked_slots/locked_pages differ from kvmlock-top's figures.");
+	sample_u64(f, "kvmlock_state_mismatch_vms", NULL, NULL, r->state_mismatches);
+	family(f, "kvmlock_map_update_errors_total", "counter",
+	       "BPF map updates lost to full maps.");
+	sample_u64(f, "kvmlock_map_update_errors_total", NULL, NULL, r->map_update_errors);
+
+	if (n)
+		per_vm(f, v, n, r->page_size);
+	free(v);
+	return 0;
+}
+
+/* --- the file -------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static void fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+/* path's directory into dir ("." for a bare name) */
+static void dir_of(char *dir, size_t len, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+/* A temporary file beside path (not *.prom, so the collector skips it) */
+static int open_tmp(const char *path, char *tmp, size_t len)
+{
+	int fd;
+
+	if ((size_t)snprintf(tmp, len, "%s.tmp.XXXXXX", path) >= len)
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	/* mkstemp makes it 0600: node_exporter usually runs as another user */
+	if (fchmod(fd, 0644)) {
+		int e = -errno;
+
+		close(fd);
+		unlink(tmp);
+		return e;
+	}
+	return fd;
+}
+
+int kt_prom_check(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], tmp[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+		fail(err, errlen, "--prom-file %s: a directory, not a file", path);
+		return -EISDIR;
+	}
+	dir_of(dir, sizeof(dir), path);
+	if (stat(dir, &st)) {
+		int e = errno;
+
+		if (e == ENOENT)
+			fail(err, errlen, "--prom-file %s: directory %s does not exist",
+			     path, dir);
+		else
+			fail(err, errlen, "--prom-file %s: directory %s: %s", path, dir,
+			     strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fail(err, errlen, "--prom-file %s: %s is not a directory", path, dir);
+		return -ENOTDIR;
+	}
+	/* the real test: access() says nothing of read-only mounts or ACLs */
+	fd = open_tmp(path, tmp, sizeof(tmp));
+	if (fd < 0) {
+		fail(err, errlen, "--prom-file %s: cannot create files in %s: %s",
+		     path, dir, strerror(-fd));
+		return fd;
+	}
+	close(fd);
+	unlink(tmp);
+	return 0;
+}
+
+int kt_prom_write(const char *path, const struct kt_report *r, char *err,
+		  size_t errlen)
+{
+	char tmp[PATH_MAX];
+	int fd, ret;
+	FILE *f;
+
+	fd = open_tmp(path, tmp, sizeof(tmp));
+	if (fd < 0) {
+		fail(err, errlen, "cannot write %s: %s", path, strerror(-fd));
+		return fd;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		ret = -errno;
+		close(fd);
+		goto out;
+	}
+	ret = kt_render_prom(f, r);
+	if (fflush(f) || ferror(f))
+		ret = -(errno ? errno : EIO);
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+out:
+	if (ret) {
+		unlink(tmp);
+		fail(err, errlen, "cannot write %s: %s", path, strerror(-ret));
+	}
+	return ret;
+}
