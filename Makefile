@@ -20,7 +20,7 @@ ROOTFS_DIR := $(BUILD)/rootfs
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
 	check check-host check-vm vm-test bench bench-tracing demo clean distclean \
-	inspector
+	inspector install
 
 all: kernel rootfs
 
@@ -56,6 +56,16 @@ rootfs: deps
 VMLINUX_BTF ?= $(KERNEL_DIR)/vmlinux.btf
 inspector: deps
 	@$(MAKE) --no-print-directory -C inspector VMLINUX_BTF=$(abspath $(VMLINUX_BTF))
+
+# kvmlock-top for this host, its man page and its Prometheus alerting rules
+# (PREFIX=/usr/local, DESTDIR= for a staging directory).
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: inspector
+	install -D -m 0755 $(BUILD)/inspector/host/kvmlock-top $(DESTDIR)$(PREFIX)/sbin/kvmlock-top
+	install -D -m 0644 inspector/kvmlock-top.8 $(DESTDIR)$(PREFIX)/share/man/man8/kvmlock-top.8
+	install -D -m 0644 inspector/kvmlock-top.rules.yml \
+		$(DESTDIR)$(PREFIX)/share/kvmlock/kvmlock-top.rules.yml
 
 # The kernel tests also run on these debug kernels (tests/vm/debug-tests.list).
 CHECK_VARIANTS ?= $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)
