@@ -10,6 +10,7 @@ HOST_PACKAGES=(
 	bpftool libbpf-dev clang llvm dwarves libelf-dev zlib1g-dev bc flex
 	bison libssl-dev cpio ccache mmdebstrap make git rsync python3
 	util-linux coreutils gawk libcmocka-dev file
+	prometheus prometheus-node-exporter mandoc jq curl
 )
 # Static arm64 builds of our userspace for the guest link against these.
 # Only Multi-Arch: same libraries, which sit beside the host's own and can

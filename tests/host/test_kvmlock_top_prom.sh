@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# kvmlock-top --prom-file with the real Prometheus tools on the host:
+#  - promtool check metrics accepts, without a lint message, every file
+#    the unit tests render (written by kt_prom_write(), KT_PROM_OUT), and
+#    does complain about a bad one (so its silence means something);
+#  - promtool check rules and test rules pass on the alerting rules;
+#  - the tool refuses a --prom-file it cannot write, in one line, before
+#    anything else;
+#  - end to end: a real prometheus-node-exporter serves the fixture file
+#    from its textfile directory, a real prometheus scrapes it each second
+#    and evaluates the rules, and its HTTP API returns the fixture's
+#    figures exactly;
+#  - the man page lints clean with mandoc and names every option;
+#  - make install puts the tool, the man page and the rules in place.
+# Fails closed: a missing tool is a failure, not a skip. Both daemons run
+# on 127.0.0.1, on free ports, and are stopped on exit whatever happens.
+set -uo pipefail
+. "$(dirname "$0")/../../scripts/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+OUT=$BUILD/inspector
+TOOL=$OUT/host/kvmlock-top
+RULES=$TOP/inspector/kvmlock-top.rules.yml
+MAN=$TOP/inspector/kvmlock-top.8
+
+daemons=()
+stop_daemons() {
+	local p
+	for p in "${daemons[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	daemons=()
+}
+trap 'stop_daemons; rm -rf "$tmp"' EXIT
+
+missing=
+for t in promtool prometheus prometheus-node-exporter mandoc curl jq python3; do
+	command -v "$t" >/dev/null || missing="$missing $t"
+done
+if [ -n "$missing" ]; then
+	not_ok "the tools are installed (make deps)" "missing:$missing"
+	finish test_kvmlock_top_prom
+	exit
+fi
+
+btf=${VMLINUX_BTF:-${KVMLOCK_KERNEL_DIR:+$KVMLOCK_KERNEL_DIR/vmlinux.btf}}
+if [ -z "$btf" ] || [ ! -f "$btf" ]; then
+	not_ok "kvmlock-top builds" \
+		"no kernel BTF: set VMLINUX_BTF, or KVMLOCK_KERNEL_DIR to a kernel output with vmlinux.btf (got '${btf:-nothing}')"
+	finish test_kvmlock_top_prom
+	exit
+fi
+if out=$(make -C "$TOP" --no-print-directory inspector VMLINUX_BTF="$btf" 2>&1); then
+	ok "make inspector builds the tool and its tests"
+else
+	not_ok "make inspector builds the tool and its tests" "$out"
+	finish test_kvmlock_top_prom
+	exit
+fi
+
+# --- the rendered files, through promtool -------------------------------
+
+mkdir -p "$tmp/prom"
+if out=$(KT_PROM_OUT=$tmp/prom "$OUT/host/test_report" 2>&1); then
+	ok "the unit tests pass and leave their .prom files"
+else
+	not_ok "the unit tests pass and leave their .prom files" "$out"
+fi
+n=0
+for f in "$tmp"/prom/*.prom; do
+	[ -e "$f" ] || continue
+	n=$((n + 1))
+	out=$(promtool check metrics <"$f" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ -z "$out" ]; then
+		ok "promtool check metrics: ${f##*/} passes, no lint message"
+	else
+		not_ok "promtool check metrics: ${f##*/} (exit $rc)" "$out"
+	fi
+done
+expect "five files rendered (fixture, no VMs, escaping, VMM gone, second interval)" 5 "$n"
+printf '# HELP kvmlock_x A counter without _total.\n# TYPE kvmlock_x counter\nkvmlock_x 1\n' >"$tmp/bad.prom"
+expect_fail "promtool check metrics complains about a counter without _total" \
+	'should have "_total" suffix' sh -c 'promtool check metrics <"$1"' _ "$tmp/bad.prom"
+
+# --- the rules ----------------------------------------------------------
+
+out=$(promtool check rules "$RULES" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'SUCCESS: 5 rules found' <<<"$out"; then
+	ok "promtool check rules: 5 rules"
+else
+	not_ok "promtool check rules (exit $rc)" "$out"
+fi
+check "promtool test rules: each alert fires, and only where it should" \
+	promtool test rules "$TOP/tests/prometheus/kvmlock-top.rules.test.yml"
+
+# --- --prom-file errors, one line, exit 1 -------------------------------
+
+prom_err() { # name, expected message, --prom-file argument, [runner...]
+	local name=$1 want=$2 file=$3 out rc
+	shift 3
+	out=$("$@" "$TOOL" -b --prom-file "$file" 1 1 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ] && [ "$out" = "kvmlock-top: $want" ]; then
+		ok "--prom-file $name: one line, exit 1"
+	else
+		not_ok "--prom-file $name (exit $rc, want 1 and '$want')" "$out"
+	fi
+}
+prom_err "in a missing directory" \
+	"--prom-file $tmp/none/kvmlock.prom: directory $tmp/none does not exist" \
+	"$tmp/none/kvmlock.prom"
+prom_err "naming a directory" "--prom-file $tmp: a directory, not a file" "$tmp"
+mkdir -p "$tmp/ro"
+chmod 0711 "$tmp"
+chmod 0755 "$tmp/ro"
+prom_err "in a directory nobody cannot write, as nobody" \
+	"--prom-file $tmp/ro/kvmlock.prom: cannot create files in $tmp/ro: Permission denied" \
+	"$tmp/ro/kvmlock.prom" setpriv --reuid=65534 --regid=65534 --clear-groups
+# A writable directory: past that check, to the next one (this host has
+# no kvm_memslot_* events), and the probe file is gone.
+out=$("$TOOL" -b --prom-file "$tmp/ro/kvmlock.prom" 1 1 2>&1)
+if [[ $out == "kvmlock-top: the kernel lacks 9 of the 9 kvm_memslot_* trace events"* ]] &&
+	[ -z "$(ls -A "$tmp/ro")" ]; then
+	ok "--prom-file in a writable directory: accepted, nothing left there"
+else
+	not_ok "--prom-file in a writable directory: accepted, nothing left there" \
+		"$out"$'\n'"$(ls -A "$tmp/ro")"
+fi
+out=$("$TOOL" --prom-file '' 2>&1)
+rc=$?
+expect "--prom-file '': exit 2, one line" "2 kvmlock-top: invalid --prom-file '': a file name" "$rc $out"
+
+# --- end to end: node_exporter, then prometheus, on the fixture ---------
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Polls until "$@" succeeds, at most $1 tenths of a second
+wait_for() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# PromQL through the HTTP API: "labelvalue=value" per series, sorted
+query() { # label, expression
+	curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" \
+		--data-urlencode "query=$2" |
+		jq -r --arg l "$1" '.data.result[] | "\(.metric[$l] // "")=\(.value[1])"' | sort
+}
+
+textdir=$tmp/textfile
+mkdir -p "$textdir" "$tmp/tsdb"
+cp "$tmp/prom/fixture.prom" "$textdir/kvmlock.prom"
+node_port=$(free_port)
+prometheus-node-exporter --web.listen-address="127.0.0.1:$node_port" \
+	--collector.disable-defaults --collector.textfile \
+	--collector.textfile.directory="$textdir" >"$tmp/node.log" 2>&1 &
+daemons+=($!)
+metrics() { curl -sf "http://127.0.0.1:$node_port/metrics" >"$tmp/node.metrics"; }
+if wait_for 100 metrics && grep -qx 'node_textfile_scrape_error 0' "$tmp/node.metrics" &&
+	grep -q '^kvmlock_locked_bytes{comm="memslot_lock_te",mode="rw",pid="59",vm="2"} 262144$' \
+		"$tmp/node.metrics"; then
+	ok "node_exporter serves the file: no scrape error, the kvmlock metrics"
+else
+	not_ok "node_exporter serves the file: no scrape error, the kvmlock metrics" \
+		"$(cat "$tmp/node.log"; grep -E 'textfile|kvmlock_locked_bytes' "$tmp/node.metrics" 2>/dev/null)"
+fi
+
+prom_port=$(free_port)
+cat >"$tmp/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $RULES
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['127.0.0.1:$node_port']
+EOF
+prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
+	--web.listen-address="127.0.0.1:$prom_port" >"$tmp/prometheus.log" 2>&1 &
+daemons+=($!)
+scraped() { [ "$(query version kvmlock_exporter_build_info 2>/dev/null)" = "0.1=1" ]; }
+rules_ok() {
+	[ "$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules" |
+		jq -c '[.data.groups[].rules[] | .health] | unique')" = '["ok"]' ]
+}
+if wait_for 200 scraped; then
+	ok "prometheus scrapes node_exporter: kvmlock_exporter_build_info{version=\"0.1\"} 1"
+	expect "sum by (vm) (kvmlock_locked_bytes): the fixture's bytes" \
+		$'2=327680\n3=0' "$(query vm 'sum by (vm) (kvmlock_locked_bytes)')"
+	expect "kvmlock_locked_bytes{mode=\"ro\"}" $'2=65536\n3=0' \
+		"$(query vm 'kvmlock_locked_bytes{mode="ro"}')"
+	expect "kvmlock_memlock_account_failures_total" $'2=1\n3=0' \
+		"$(query vm kvmlock_memlock_account_failures_total)"
+	expect "kvmlock_memlock_limit_bytes: VM 3's VMM unlimited, +Inf" \
+		$'2=1310720\n3=+Inf' "$(query vm kvmlock_memlock_limit_bytes)"
+	expect "kvmlock_vmm_locked_bytes / kvmlock_memlock_limit_bytes" \
+		$'2=0.25\n3=0' "$(query vm 'kvmlock_vmm_locked_bytes / kvmlock_memlock_limit_bytes')"
+	expect "kvmlock_lock_operations_total by result" $'failed=1\nok=2' \
+		"$(query result 'sum by (result) (kvmlock_lock_operations_total)')"
+	expect "the histogram: _count, _sum, a bucket" "2=2 2=0.002739976 2=1" \
+		"$(query vm 'kvmlock_lock_duration_seconds_count{vm="2"}') $(query vm 'kvmlock_lock_duration_seconds_sum{vm="2"}') $(query vm 'kvmlock_lock_duration_seconds_bucket{vm="2",le="0.002097151"}')"
+	expect "comm, pid and vm labels" "memslot_lock_te=80" \
+		"$(query comm 'kvmlock_locked_pages{vm="2",pid="59"}')"
+	expect "host metrics: events received and lost, VMs" "=12 =3 =2" \
+		"$(query x kvmlock_events_received_total) $(query x kvmlock_events_lost_total) $(query x kvmlock_vms)"
+	if wait_for 100 rules_ok; then
+		ok "prometheus evaluates the 5 rules on the real series: health ok"
+	else
+		not_ok "prometheus evaluates the 5 rules on the real series: health ok" \
+			"$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules")"
+	fi
+else
+	not_ok "prometheus scrapes node_exporter" \
+		"$(tail -n 20 "$tmp/prometheus.log")"
+fi
+stop_daemons
+
+# --- the man page and make install --------------------------------------
+
+out=$(mandoc -Tlint -W warning "$MAN" 2>&1)
+rc=$?
+expect "mandoc -Tlint -W warning kvmlock-top.8: silent, exit 0" "0 " "$rc $out"
+# every long option of --help is in the page (roff writes - as \-)
+page=$(sed 's/\\-/-/g' "$MAN") undocumented=
+for opt in $("$TOOL" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	grep -qF -- "$opt" <<<"$page" || undocumented="$undocumented $opt"
+done
+expect "the man page names every option of --help" "" "$undocumented"
+
+if out=$(make -C "$TOP" --no-print-directory install VMLINUX_BTF="$btf" DESTDIR="$tmp/dest" 2>&1); then
+	expect "make install DESTDIR=...: the tool, the man page and the rules, 0755/0644/0644" \
+		"755 $tmp/dest/usr/local/sbin/kvmlock-top
+644 $tmp/dest/usr/local/share/kvmlock/kvmlock-top.rules.yml
+644 $tmp/dest/usr/local/share/man/man8/kvmlock-top.8" \
+		"$(find "$tmp/dest" -type f -printf '%m %p\n' | sort -k2)"
+	cmp -s "$TOOL" "$tmp/dest/usr/local/sbin/kvmlock-top" &&
+		cmp -s "$RULES" "$tmp/dest/usr/local/share/kvmlock/kvmlock-top.rules.yml"
+	expect "the installed files are the built tool and the rules" 0 $?
+else
+	not_ok "make install DESTDIR=..." "$out"
+fi
+if out=$(make -C "$TOP" --no-print-directory install VMLINUX_BTF="$btf" DESTDIR="$tmp/dest2" PREFIX=/usr 2>&1); then
+	expect "make install PREFIX=/usr" "$tmp/dest2/usr/sbin/kvmlock-top" \
+		"$(find "$tmp/dest2" -name kvmlock-top -type f)"
+else
+	not_ok "make install PREFIX=/usr" "$out"
+fi
+
+finish test_kvmlock_top_prom
