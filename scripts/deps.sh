@@ -21,6 +21,11 @@ ARM64_PACKAGES=(
 	libncurses-dev:arm64
 )
 
+# Daemons the tests start themselves, on 127.0.0.1 and only while they run:
+# installing them must neither start nor enable their system services.
+DAEMON_PACKAGES=(prometheus prometheus-node-exporter)
+POLICY_RC_D=${KVMLOCK_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+
 missing() {
 	local p
 	for p in "$@"; do
@@ -39,6 +44,22 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+daemons=()
+for p in "${need[@]}"; do
+	case " ${DAEMON_PACKAGES[*]} " in *" $p "*) daemons+=("$p") ;; esac
+done
+# policy-rc.d (Debian's way) refuses every service start while we install;
+# a machine's own policy-rc.d is left as it is.
+if [ ${#daemons[@]} -gt 0 ] && [ ! -e "$POLICY_RC_D" ]; then
+	printf '#!/bin/sh\n# kvmlock make deps: no service starts while it installs\nexit 101\n' \
+		>"$POLICY_RC_D"
+	chmod 0755 "$POLICY_RC_D"
+	trap 'rm -f "$POLICY_RC_D"' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ ${#daemons[@]} -gt 0 ] && [ -d /run/systemd/system ]; then
+	systemctl disable --quiet "${daemons[@]/%/.service}" ||
+		note "could not disable ${daemons[*]}: they may start at boot"
+fi
 mapfile -t still < <(missing "${HOST_PACKAGES[@]}" "${ARM64_PACKAGES[@]}")
 [ ${#still[@]} -eq 0 ] || die "still missing after apt-get install: ${still[*]}"

@@ -7,7 +7,9 @@
 #  - a native gcc is among the host packages (a fresh Debian 12 has none);
 #  - with everything installed it prints nothing and calls nothing;
 #  - with a package missing it installs exactly that one, without
-#    recommends, and adds the arm64 architecture only when it is not there.
+#    recommends, and adds the arm64 architecture only when it is not there;
+#  - installing a daemon (prometheus) happens under a policy-rc.d that
+#    refuses service starts, removed afterwards.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -38,7 +40,19 @@ mkdir -p "$tmp/bin"
 cat >"$tmp/bin/apt-get" <<'STUB'
 #!/bin/sh
 echo "apt-get $*" >>"$STUB_LOG"
-case $1 in install) : >"$STUB_DIR/installed" ;; esac
+case $1 in install)
+	: >"$STUB_DIR/installed"
+	if [ -x "$KVMLOCK_POLICY_RC_D" ]; then
+		"$KVMLOCK_POLICY_RC_D"
+		echo "policy-rc.d: exit $?" >>"$STUB_LOG"
+	fi
+	;;
+esac
+STUB
+# (Never the machine's systemctl: on a systemd host deps.sh calls it.)
+cat >"$tmp/bin/systemctl" <<'STUB'
+#!/bin/sh
+echo "systemctl $*" >>"$STUB_DIR/systemctl.log"
 STUB
 cat >"$tmp/bin/dpkg" <<'STUB'
 #!/bin/sh
@@ -60,7 +74,8 @@ run_deps() { # missing package (or ""), foreign architectures
 	[ -z "$1" ] || echo "$1" >"$tmp/missing"
 	printf '%s' "$2" >"$tmp/foreign"
 	: >"$tmp/log"
-	PATH=$tmp/bin:$PATH STUB_LOG=$tmp/log STUB_DIR=$tmp bash "$DEPS" 2>&1
+	PATH=$tmp/bin:$PATH STUB_LOG=$tmp/log STUB_DIR=$tmp \
+		KVMLOCK_POLICY_RC_D=$tmp/policy-rc.d bash "$DEPS" 2>&1
 }
 
 out=$(run_deps "" arm64)
@@ -77,4 +92,13 @@ expect "an arm64 library missing on a machine without arm64: adds the architectu
 dpkg --add-architecture arm64
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends libbpf-dev:arm64" "$(cat "$tmp/log")"
+out=$(run_deps prometheus arm64)
+expect "prometheus missing: installed while policy-rc.d refuses service starts" \
+	"dpkg --print-foreign-architectures
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends prometheus
+policy-rc.d: exit 101" "$(cat "$tmp/log")"
+check "the policy-rc.d is gone afterwards" test ! -e "$tmp/policy-rc.d"
+out=$(run_deps gcc arm64)
+expect "gcc missing: no policy-rc.d" "" "$(grep policy "$tmp/log")"
 finish deps
