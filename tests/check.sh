@@ -56,6 +56,9 @@ host_suites() {
 vm_suites() {
 	echo "== guest: test VM"
 	run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
+	# What kvmlock-top exported in that run, through the real Prometheus.
+	echo "== host: kvmlock-top's Prometheus files from the test VM"
+	run_suite "$TOP/tests/vm/prom_check.sh" "$BUILD/vm/payload/results"
 	# QEMU's -cpu max has FWB, so the cache maintenance that locking defers
 	# without it only runs on an older CPU: neoverse-n1 (no MTE either).
 	echo "== guest: test VM without FWB (-cpu neoverse-n1)"

@@ -7,7 +7,10 @@
 #   - one started before any VM (following the events all along)
 # must both show exactly the VMs alive, each with the slots, pages, RW/RO
 # bytes and memlock charge the workload locked, which the kernel's own
-# statistics (debugfs) must show as well. The follower's counters since it
+# statistics (debugfs) must show as well. The follower also writes
+# --prom-file: after each step its file and the ground truth are kept in
+# results/kvmlock-top-prom/ for the host (tests/vm/prom_check.sh: promtool,
+# node_exporter and prometheus). The follower's counters since it
 # started (LOCKs, failures, RLIMIT_MEMLOCK refusals with locked_vm and the
 # limit) must be exact too. Steps: R and RW locks of several sizes, a LOCK
 # refused by RLIMIT_MEMLOCK, UNLOCK_ALL, a VM closed with a memslot locked,
@@ -17,10 +20,11 @@ P=/kvmlock
 TOOL=$P/inspector/kvmlock-top
 WL=$P/inspector/kvmlock-workload
 D=/tmp/kvmlock-top-e2e
+PROM=$P/results/kvmlock-top-prom
 # (busybox has no getconf)
 PAGE=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
-rm -rf $D
-mkdir -p $D
+rm -rf $D $PROM
+mkdir -p $D $PROM
 
 # The tool's JSON, one VM per line: the fields the ground truth sets.
 VM_ROWS='.vms | sort_by(.vm) | .[] |
@@ -159,6 +163,16 @@ verify() { # what was done
 	[ "$got" = "$want" ]
 	check $? "step $step ($1): kvmlock-top following the events shows exactly it"
 	[ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
+	# Its .prom file is written after each JSON line: one more line, and
+	# the file holds this state.
+	n=$(wc -l <$D/follow.ndjson)
+	i=0
+	while [ "$(wc -l <$D/follow.ndjson)" -le "$n" ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	cp $PROM/kvmlock.prom $PROM/step-$step.prom
+	echo "$want" >$PROM/step-$step.truth
 }
 
 # follower_counts NAME: the follower's counters since it started for VM NAME.
@@ -169,7 +183,7 @@ follower_counts() {
 }
 
 [ -x $TOOL ] && [ -x $WL ] || fail_now "no $TOOL or $WL in the payload"
-$TOOL -b --json 1 >$D/follow.ndjson 2>$D/follow.err &
+$TOOL -b --json --prom-file $PROM/kvmlock.prom 1 >$D/follow.ndjson 2>$D/follow.err &
 tool=$!
 # Attached once it printed its first interval.
 i=0
@@ -219,6 +233,7 @@ got=$(follower_counts B)
 want="locks=2 failed=1 unlocks=0 account_failures=1 locked_vm=$((448 * PAGE)) limit=$((448 * PAGE))"
 [ "$got" = "$want" ]
 check $? "the follower counted B's refusal: $got"
+echo "$vm_B 1" >$PROM/step-$step.account_failures
 [ "$got" = "$want" ] || echo "# want: $want"
 
 unlock w2 C 2 32 rw

@@ -17,22 +17,14 @@
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/prometheus/lib.sh"
 
 OUT=$BUILD/inspector
 TOOL=$OUT/host/kvmlock-top
 RULES=$TOP/inspector/kvmlock-top.rules.yml
 MAN=$TOP/inspector/kvmlock-top.8
 
-daemons=()
-stop_daemons() {
-	local p
-	for p in "${daemons[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	daemons=()
-}
-trap 'stop_daemons; rm -rf "$tmp"' EXIT
+trap 'prom_stop; rm -rf "$tmp"' EXIT
 
 missing=
 for t in promtool prometheus prometheus-node-exporter mandoc curl jq python3; do
@@ -135,38 +127,12 @@ expect "--prom-file '': exit 2, one line" "2 kvmlock-top: invalid --prom-file ''
 
 # --- end to end: node_exporter, then prometheus, on the fixture ---------
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Polls until "$@" succeeds, at most $1 tenths of a second
-wait_for() {
-	local n=$1 i
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# PromQL through the HTTP API: "labelvalue=value" per series, sorted
-query() { # label, expression
-	curl -sf --get "http://127.0.0.1:$prom_port/api/v1/query" \
-		--data-urlencode "query=$2" |
-		jq -r --arg l "$1" '.data.result[] | "\(.metric[$l] // "")=\(.value[1])"' | sort
-}
-
 textdir=$tmp/textfile
-mkdir -p "$textdir" "$tmp/tsdb"
+mkdir -p "$textdir"
 cp "$tmp/prom/fixture.prom" "$textdir/kvmlock.prom"
-node_port=$(free_port)
-prometheus-node-exporter --web.listen-address="127.0.0.1:$node_port" \
-	--collector.disable-defaults --collector.textfile \
-	--collector.textfile.directory="$textdir" >"$tmp/node.log" 2>&1 &
-daemons+=($!)
+prom_start "$textdir" "$RULES"
 metrics() { curl -sf "http://127.0.0.1:$node_port/metrics" >"$tmp/node.metrics"; }
-if wait_for 100 metrics && grep -qx 'node_textfile_scrape_error 0' "$tmp/node.metrics" &&
+if prom_wait_for 100 metrics && grep -qx 'node_textfile_scrape_error 0' "$tmp/node.metrics" &&
 	grep -q '^kvmlock_locked_bytes{comm="memslot_lock_te",mode="rw",pid="59",vm="2"} 262144$' \
 		"$tmp/node.metrics"; then
 	ok "node_exporter serves the file: no scrape error, the kvmlock metrics"
@@ -174,48 +140,31 @@ else
 	not_ok "node_exporter serves the file: no scrape error, the kvmlock metrics" \
 		"$(cat "$tmp/node.log"; grep -E 'textfile|kvmlock_locked_bytes' "$tmp/node.metrics" 2>/dev/null)"
 fi
-
-prom_port=$(free_port)
-cat >"$tmp/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - $RULES
-scrape_configs:
-  - job_name: node
-    static_configs:
-      - targets: ['127.0.0.1:$node_port']
-EOF
-prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
-	--web.listen-address="127.0.0.1:$prom_port" >"$tmp/prometheus.log" 2>&1 &
-daemons+=($!)
-scraped() { [ "$(query version kvmlock_exporter_build_info 2>/dev/null)" = "0.1=1" ]; }
 rules_ok() {
 	[ "$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules" |
 		jq -c '[.data.groups[].rules[] | .health] | unique')" = '["ok"]' ]
 }
-if wait_for 200 scraped; then
+if prom_wait_for 200 prom_scraped; then
 	ok "prometheus scrapes node_exporter: kvmlock_exporter_build_info{version=\"0.1\"} 1"
 	expect "sum by (vm) (kvmlock_locked_bytes): the fixture's bytes" \
-		$'2=327680\n3=0' "$(query vm 'sum by (vm) (kvmlock_locked_bytes)')"
+		$'2=327680\n3=0' "$(prom_query vm 'sum by (vm) (kvmlock_locked_bytes)')"
 	expect "kvmlock_locked_bytes{mode=\"ro\"}" $'2=65536\n3=0' \
-		"$(query vm 'kvmlock_locked_bytes{mode="ro"}')"
+		"$(prom_query vm 'kvmlock_locked_bytes{mode="ro"}')"
 	expect "kvmlock_memlock_account_failures_total" $'2=1\n3=0' \
-		"$(query vm kvmlock_memlock_account_failures_total)"
+		"$(prom_query vm kvmlock_memlock_account_failures_total)"
 	expect "kvmlock_memlock_limit_bytes: VM 3's VMM unlimited, +Inf" \
-		$'2=1310720\n3=+Inf' "$(query vm kvmlock_memlock_limit_bytes)"
+		$'2=1310720\n3=+Inf' "$(prom_query vm kvmlock_memlock_limit_bytes)"
 	expect "kvmlock_vmm_locked_bytes / kvmlock_memlock_limit_bytes" \
-		$'2=0.25\n3=0' "$(query vm 'kvmlock_vmm_locked_bytes / kvmlock_memlock_limit_bytes')"
+		$'2=0.25\n3=0' "$(prom_query vm 'kvmlock_vmm_locked_bytes / kvmlock_memlock_limit_bytes')"
 	expect "kvmlock_lock_operations_total by result" $'failed=1\nok=2' \
-		"$(query result 'sum by (result) (kvmlock_lock_operations_total)')"
+		"$(prom_query result 'sum by (result) (kvmlock_lock_operations_total)')"
 	expect "the histogram: _count, _sum, a bucket" "2=2 2=0.002739976 2=1" \
-		"$(query vm 'kvmlock_lock_duration_seconds_count{vm="2"}') $(query vm 'kvmlock_lock_duration_seconds_sum{vm="2"}') $(query vm 'kvmlock_lock_duration_seconds_bucket{vm="2",le="0.002097151"}')"
+		"$(prom_query vm 'kvmlock_lock_duration_seconds_count{vm="2"}') $(prom_query vm 'kvmlock_lock_duration_seconds_sum{vm="2"}') $(prom_query vm 'kvmlock_lock_duration_seconds_bucket{vm="2",le="0.002097151"}')"
 	expect "comm, pid and vm labels" "memslot_lock_te=80" \
-		"$(query comm 'kvmlock_locked_pages{vm="2",pid="59"}')"
+		"$(prom_query comm 'kvmlock_locked_pages{vm="2",pid="59"}')"
 	expect "host metrics: events received and lost, VMs" "=12 =3 =2" \
-		"$(query x kvmlock_events_received_total) $(query x kvmlock_events_lost_total) $(query x kvmlock_vms)"
-	if wait_for 100 rules_ok; then
+		"$(prom_query x kvmlock_events_received_total) $(prom_query x kvmlock_events_lost_total) $(prom_query x kvmlock_vms)"
+	if prom_wait_for 100 rules_ok; then
 		ok "prometheus evaluates the 5 rules on the real series: health ok"
 	else
 		not_ok "prometheus evaluates the 5 rules on the real series: health ok" \
@@ -225,7 +174,7 @@ else
 	not_ok "prometheus scrapes node_exporter" \
 		"$(tail -n 20 "$tmp/prometheus.log")"
 fi
-stop_daemons
+prom_stop
 
 # --- the man page and make install --------------------------------------
 
