@@ -10,6 +10,8 @@
 #   finish SUITE                  prints "SUITE: N passed, N failed", the
 #                                 summary line tests/check.sh counts, and
 #                                 fails when anything failed or nothing ran.
+#   build_inspector SUITE         make inspector against the kernel's BTF
+#                                 (sets $btf), or ends the suite saying why
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -62,4 +64,24 @@ finish() { # suite name
 	fi
 	echo "$1: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
+}
+
+# build_inspector SUITE: make inspector (kvmlock-top and its test binaries)
+# against the kernel's BTF: $VMLINUX_BTF, else the vmlinux.btf of
+# $KVMLOCK_KERNEL_DIR (make check). Sets $btf. When it cannot, says why
+# and ends the suite.
+build_inspector() {
+	local out
+	btf=${VMLINUX_BTF:-${KVMLOCK_KERNEL_DIR:+$KVMLOCK_KERNEL_DIR/vmlinux.btf}}
+	if [ -z "$btf" ] || [ ! -f "$btf" ]; then
+		not_ok "kvmlock-top builds" \
+			"no kernel BTF: set VMLINUX_BTF, or KVMLOCK_KERNEL_DIR to a kernel output with vmlinux.btf (got '${btf:-nothing}')"
+	elif out=$(make -C "$TOP" --no-print-directory inspector VMLINUX_BTF="$btf" 2>&1); then
+		ok "make inspector builds the tool and its tests"
+		return 0
+	else
+		not_ok "make inspector builds the tool and its tests" "$out"
+	fi
+	finish "$1"
+	exit
 }

@@ -14,21 +14,7 @@ set -uo pipefail
 OUT=$BUILD/inspector
 TOOL=$OUT/host/kvmlock-top
 
-btf=${VMLINUX_BTF:-${KVMLOCK_KERNEL_DIR:+$KVMLOCK_KERNEL_DIR/vmlinux.btf}}
-if [ -z "$btf" ] || [ ! -f "$btf" ]; then
-	not_ok "kvmlock-top builds" \
-		"no kernel BTF: set VMLINUX_BTF, or KVMLOCK_KERNEL_DIR to a kernel output with vmlinux.btf (got '${btf:-nothing}')"
-	finish test_kvmlock_top
-	exit
-fi
-
-if out=$(make -C "$TOP" --no-print-directory inspector VMLINUX_BTF="$btf" 2>&1); then
-	ok "make inspector builds the tool and its tests"
-else
-	not_ok "make inspector builds the tool and its tests" "$out"
-	finish test_kvmlock_top
-	exit
-fi
+build_inspector test_kvmlock_top
 
 # A cmocka binary's TAP output, one ok/not_ok line per test case.
 run_cmocka() { # suite binary

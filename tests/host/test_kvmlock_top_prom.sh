@@ -36,20 +36,7 @@ if [ -n "$missing" ]; then
 	exit
 fi
 
-btf=${VMLINUX_BTF:-${KVMLOCK_KERNEL_DIR:+$KVMLOCK_KERNEL_DIR/vmlinux.btf}}
-if [ -z "$btf" ] || [ ! -f "$btf" ]; then
-	not_ok "kvmlock-top builds" \
-		"no kernel BTF: set VMLINUX_BTF, or KVMLOCK_KERNEL_DIR to a kernel output with vmlinux.btf (got '${btf:-nothing}')"
-	finish test_kvmlock_top_prom
-	exit
-fi
-if out=$(make -C "$TOP" --no-print-directory inspector VMLINUX_BTF="$btf" 2>&1); then
-	ok "make inspector builds the tool and its tests"
-else
-	not_ok "make inspector builds the tool and its tests" "$out"
-	finish test_kvmlock_top_prom
-	exit
-fi
+build_inspector test_kvmlock_top_prom
 
 # --- the rendered files, through promtool -------------------------------
 
