@@ -29,6 +29,7 @@
 #include "options.h"
 #include "prom.h"
 #include "report.h"
+#include "trace.h"
 
 #define DEBUGFS_MAGIC	0x64626720
 #define CAP_SYS_ADMIN_BIT	21
@@ -185,6 +186,54 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* trace: one line per event, as it arrives */
+static int on_trace_event(void *ctx, void *data, size_t size)
+{
+	if (size < sizeof(struct kt_event))
+		return 0;
+	kt_trace_print(stdout, data, ctx);
+	return 0;
+}
+
+/*
+ * trace's loop: print what the ring buffer brings, and after each poll
+ * whatever the BPF side could not reserve since the last one, in the
+ * stream where it happened.
+ */
+static int run_trace(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
+		     const struct kt_opts *o, const struct kt_trace_fmt *t)
+{
+	uint64_t end = o->duration_s ? mono_ns() + o->duration_s * 1000000000ULL
+				     : UINT64_MAX;
+	uint64_t lost, lost_seen = 0, now;
+	bool last = false;
+	int err;
+
+	while (!last) {
+		now = mono_ns();
+		/* one more round after the end, to drain and count the rest */
+		last = exiting || now >= end;
+		if (last) {
+			err = ring_buffer__consume(rb);
+		} else {
+			uint64_t ms = (end - now + 999999) / 1000000;
+
+			err = ring_buffer__poll(rb, ms > 100 ? 100 : (int)ms);
+		}
+		if (err < 0 && err != -EINTR) {
+			die_msg("reading the ring buffer: %s", strerror(-err));
+			return err;
+		}
+		lost = __atomic_load_n(&skel->bss->events_lost, __ATOMIC_RELAXED);
+		if (lost > lost_seen) {
+			kt_trace_print_lost(stdout, lost - lost_seen, t);
+			lost_seen = lost;
+		}
+		fflush(stdout);
+	}
+	return 0;
+}
+
 /*
  * Late start, exact. The programs are attached already; now read every
  * VM's locked_memslots and insert each listed slot as LIVE with
@@ -310,6 +359,7 @@ int main(int argc, char **argv)
 	struct kvmlock_top_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
 	struct kt_history hist = {};
+	struct kt_trace_fmt tfmt = {};
 	struct sigaction sa = {};
 	uint64_t page_size, last, n;
 	struct kt_opts o;
@@ -321,6 +371,10 @@ int main(int argc, char **argv)
 	}
 	if (o.done)
 		return 0;
+	if (o.mode == KT_MODE_HIST) {
+		die_msg("hist: not there yet");
+		return 2;
+	}
 	/* before anything is loaded: a typo must not wait for the first interval */
 	if (o.prom_file) {
 		char perr[PATH_MAX + 200];
@@ -357,11 +411,19 @@ int main(int argc, char **argv)
 		die_msg("cannot load the BPF programs (run with -v for the verifier's log)");
 		goto cleanup;
 	}
+	/* time 0 of trace: before attaching, so no event predates it */
+	tfmt.mono0_ns = mono_ns();
+	clock_gettime(CLOCK_REALTIME, &tfmt.wall0);
+	tfmt.wall_clock = o.wall_clock;
+	tfmt.json = o.json;
+	tfmt.page_size = page_size;
 	if (kvmlock_top_bpf__attach(skel)) {
 		die_msg("cannot attach to the kvm_memslot_* events: %s", strerror(errno));
 		goto cleanup;
 	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events),
+			      o.mode == KT_MODE_TRACE ? on_trace_event : on_event,
+			      &tfmt, NULL);
 	if (!rb) {
 		die_msg("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
@@ -370,6 +432,14 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+
+	if (o.mode == KT_MODE_TRACE) {
+		/* no snapshot to reconcile with: unlocks may delete entries */
+		skel->bss->reconcile_done = 1;
+		if (!run_trace(skel, rb, &o, &tfmt))
+			err = 0;
+		goto cleanup;
+	}
 
 	last = mono_ns();
 	if (reconcile(skel, &o, &hist.rec))

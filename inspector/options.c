@@ -18,8 +18,14 @@ static const char doc[] =
 "locked slots, pages and memory, the VMM's VmLck against its RLIMIT_MEMLOCK,\n"
 "lock and unlock operations, failures and lock latency.\n"
 "\n"
-"USAGE: kvmlock-top [-S] [-b|-j] [-p PID] [-s KEY] [-r N] [--prom-file FILE]\n"
-"                   [interval] [count]\n"
+"USAGE: kvmlock-top [top] [-S] [-b|-j] [-p PID] [-s KEY] [-r N]\n"
+"                   [--prom-file FILE] [interval] [count]\n"
+"       kvmlock-top trace [-j] [-T] [-p PID] [-d SECONDS]\n"
+"       kvmlock-top hist [-A] [-m] [-j] [-p PID] [interval] [count]\n"
+"\n"
+"Modes, the first word: top (the default) is described here; trace prints one\n"
+"line per event as it arrives, hist log2 histograms of lock and unlock latency\n"
+"(kvmlock-top trace --help, kvmlock-top hist --help).\n"
 "\n"
 "Sort keys (-s): pages (default), slots, memlock (VmLck), pct (VmLck/limit),\n"
 "locks (in the interval), fails (failed locks and account failures since\n"
@@ -39,9 +45,41 @@ static const char doc[] =
 "    kvmlock-top -s pct -r 5 # the 5 VMMs closest to their RLIMIT_MEMLOCK\n"
 "    kvmlock-top -j 1 10     # 10 NDJSON objects, one a second\n"
 "    kvmlock-top -b --prom-file /var/lib/prometheus/node-exporter/kvmlock.prom 15\n"
-"                            # text on stdout, metrics for node_exporter";
+"                            # text on stdout, metrics for node_exporter\n"
+"    kvmlock-top trace       # each event, until Ctrl-C\n"
+"    kvmlock-top hist -m     # latency histograms in msecs, at Ctrl-C";
+
+
+static const char trace_doc[] =
+"Print each kvm_memslot_* event as it arrives, one line per event: the time,\n"
+"the VM, the VMM's pid, the memslot, the event and its fields decoded; with -j\n"
+"one JSON object per event (NDJSON). Events the ring buffer dropped are\n"
+"reported in the stream (LOST n events). Runs until Ctrl-C, SIGTERM or -d.\n"
+"\n"
+"USAGE: kvmlock-top trace [-j] [-T] [-p PID] [-d SECONDS]\n"
+"\n"
+"EXAMPLES:\n"
+"    kvmlock-top trace          # every event, seconds since start\n"
+"    kvmlock-top trace -T -p 59 # VMM 59's, with wall clock timestamps\n"
+"    kvmlock-top trace -j -d 10 # NDJSON for 10 seconds";
+
+static const char hist_doc[] =
+"Summarise lock latency (successful LOCKs) and unlock latency (each memslot\n"
+"unlocked) as log2 histograms, per VM or (-A) for all VMs, once at Ctrl-C or\n"
+"every interval (the interval's operations only). With -j one JSON object per\n"
+"interval (NDJSON).\n"
+"\n"
+"USAGE: kvmlock-top hist [-A] [-m] [-j] [-p PID] [interval] [count]\n"
+"\n"
+"EXAMPLES:\n"
+"    kvmlock-top hist           # per VM, printed at Ctrl-C\n"
+"    kvmlock-top hist -A -m 5   # all VMs together, msecs, every 5 s\n"
+"    kvmlock-top hist -j 1 10   # 10 NDJSON objects, one a second";
 
 enum { OPT_RINGBUF = 0x100, OPT_USAGE, OPT_PROM_FILE };
+
+#define OPT_RINGBUF_DOC \
+	"Event ring buffer size: a power of two, a multiple of the page size, at most 1G (K, M, G suffixes; default 256K)"
 
 static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Only the VMs of this VMM (repeatable, up to 16)", 0 },
@@ -50,8 +88,7 @@ static const struct argp_option opts[] = {
 	{ "slots", 'S', NULL, 0, "Also one row per locked memslot", 0 },
 	{ "batch", 'b', NULL, 0, "Plain text (the only text mode for now)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
-	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0,
-	  "Event ring buffer size: a power of two, a multiple of the page size, at most 1G (K, M, G suffixes; default 256K)", 0 },
+	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, OPT_RINGBUF_DOC, 0 },
 	{ "prom-file", OPT_PROM_FILE, "FILE", 0,
 	  "Also write each interval's figures to FILE (Prometheus text format, replaced atomically)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
@@ -59,6 +96,37 @@ static const struct argp_option opts[] = {
 	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
 	{ "version", 'V', NULL, 0, "Show the version", -1 },
 	{},
+};
+
+static const struct argp_option trace_opts[] = {
+	{ "pid", 'p', "PID", 0, "Only the VMs of this VMM (repeatable, up to 16)", 0 },
+	{ "json", 'j', NULL, 0, "One JSON object per event (NDJSON)", 0 },
+	{ "timestamp", 'T', NULL, 0, "Wall clock timestamps (ISO 8601, UTC), not seconds since start", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: at Ctrl-C or SIGTERM)", 0 },
+	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, OPT_RINGBUF_DOC, 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Show the version", -1 },
+	{},
+};
+
+static const struct argp_option hist_opts[] = {
+	{ "pid", 'p', "PID", 0, "Only the VMs of this VMM (repeatable, up to 16)", 0 },
+	{ "all", 'A', NULL, 0, "One histogram for all VMs together, not one per VM", 0 },
+	{ "milliseconds", 'm', NULL, 0, "Millisecond histograms (default: microseconds)", 0 },
+	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Show the version", -1 },
+	{},
+};
+
+static const char *const mode_names[] = {
+	[KT_MODE_TOP] = "kvmlock-top",
+	[KT_MODE_TRACE] = "kvmlock-top trace",
+	[KT_MODE_HIST] = "kvmlock-top hist",
 };
 
 const char *kt_sort_names[] = {
@@ -170,6 +238,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'v':
 		o->verbose = true;
 		break;
+	case 'T':
+		o->wall_clock = true;
+		break;
+	case 'd':
+		if (parse_u64(arg, 1, 86400 * 365, &v))
+			return fail(o, "invalid duration '%s': whole seconds from 1", arg);
+		o->duration_s = v;
+		break;
+	case 'A':
+		o->all_vms = true;
+		break;
+	case 'm':
+		o->msecs = true;
+		break;
 	case OPT_RINGBUF:
 		if (parse_size(arg, &v) || v < (uint64_t)page || (v & (v - 1)) ||
 		    v % (uint64_t)page)
@@ -187,11 +269,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	 * own --help as well.
 	 */
 	case 'h':
-		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP, "kvmlock-top");
+		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP,
+			  (char *)mode_names[o->mode]);
 		o->done = true;
 		break;
 	case OPT_USAGE:
-		argp_help(state->root_argp, stdout, ARGP_HELP_USAGE, "kvmlock-top");
+		argp_help(state->root_argp, stdout, ARGP_HELP_USAGE,
+			  (char *)mode_names[o->mode]);
 		putchar('\n');
 		o->done = true;
 		break;
@@ -200,6 +284,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->done = true;
 		break;
 	case ARGP_KEY_ARG:
+		if (o->mode == KT_MODE_TRACE)
+			return fail(o, "unexpected argument '%s' (trace takes none)", arg);
 		if (ps->npos == 0) {
 			if (parse_u64(arg, 1, 86400, &v))
 				return fail(o, "invalid interval '%s': whole seconds from 1 to 86400", arg);
@@ -216,9 +302,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_ERROR:
 		/* argp's own errors (unknown option, missing argument): name it */
 		if (!o->err[0])
-			fail(o, "bad option '%s' (see kvmlock-top --help)",
+			fail(o, "bad option '%s' (see %s --help)",
 			     state->next > 0 && state->next <= state->argc ?
-			     state->argv[state->next - 1] : "?");
+			     state->argv[state->next - 1] : "?", mode_names[o->mode]);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -228,8 +314,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 int kt_parse_args(int argc, char **argv, struct kt_opts *o, unsigned int argp_flags)
 {
-	const struct argp argp = { opts, parse_opt, "[interval] [count]", doc,
-				   NULL, NULL, NULL };
+	static const struct argp argps[] = {
+		[KT_MODE_TOP] = { opts, parse_opt, "[interval] [count]", doc,
+				  NULL, NULL, NULL },
+		[KT_MODE_TRACE] = { trace_opts, parse_opt, NULL, trace_doc,
+				    NULL, NULL, NULL },
+		[KT_MODE_HIST] = { hist_opts, parse_opt, "[interval] [count]",
+				   hist_doc, NULL, NULL, NULL },
+	};
 	struct parse_state ps = { .o = o };
 	int err;
 
@@ -237,10 +329,25 @@ int kt_parse_args(int argc, char **argv, struct kt_opts *o, unsigned int argp_fl
 	o->interval_s = 1;
 	o->sort = KT_SORT_PAGES;
 	o->ringbuf_size = KT_RINGBUF_DEFAULT;
+	/*
+	 * The mode is the first word, as with perf and bpftool; argp then
+	 * sees it as the program name. Anything else is top's [interval].
+	 */
+	if (argc > 1 && !strcmp(argv[1], "top")) {
+		argc--, argv++;
+	} else if (argc > 1 && !strcmp(argv[1], "trace")) {
+		o->mode = KT_MODE_TRACE;
+		argc--, argv++;
+	} else if (argc > 1 && !strcmp(argv[1], "hist")) {
+		o->mode = KT_MODE_HIST;
+		o->interval_s = 0;	/* once, at the end, like biolatency */
+		argc--, argv++;
+	}
 	/* ARGP_NO_ERRS: one line of ours, not argp's two */
-	err = argp_parse(&argp, argc, argv, ARGP_NO_ERRS | ARGP_NO_HELP | argp_flags, NULL, &ps);
+	err = argp_parse(&argps[o->mode], argc, argv,
+			 ARGP_NO_ERRS | ARGP_NO_HELP | argp_flags, NULL, &ps);
 	if (err && !o->err[0])
-		fail(o, "bad command line (see kvmlock-top --help)");
+		fail(o, "bad command line (see %s --help)", mode_names[o->mode]);
 	return err;
 }
 

@@ -23,8 +23,16 @@ enum kt_sort {
 	KT_SORT_VM,		/* VM id, ascending */
 };
 
+/* The first word of the command line: kvmlock-top [top|trace|hist] ... */
+enum kt_mode {
+	KT_MODE_TOP,		/* per-VM table each interval (default) */
+	KT_MODE_TRACE,		/* one line per event */
+	KT_MODE_HIST,		/* log2 latency histograms */
+};
+
 struct kt_opts {
-	uint64_t interval_s;		/* >= 1 */
+	enum kt_mode mode;
+	uint64_t interval_s;		/* >= 1; hist: 0 means once, at the end */
 	uint64_t count;			/* intervals; 0: until a signal */
 	uint32_t pids[KT_MAX_PIDS];
 	uint32_t nr_pids;
@@ -36,6 +44,10 @@ struct kt_opts {
 	bool batch;			/* -b */
 	bool json;			/* -j */
 	bool verbose;			/* -v */
+	bool wall_clock;		/* trace -T: ISO 8601 timestamps */
+	uint64_t duration_s;		/* trace -d: 0 until a signal */
+	bool all_vms;			/* hist -A: one histogram for all VMs */
+	bool msecs;			/* hist -m: msecs, not usecs */
 	bool done;			/* --help, --usage, --version printed */
 	char err[256];			/* the message of a parse error */
 };

@@ -37,6 +37,7 @@ run_cmocka() { # suite binary
 }
 
 run_cmocka report "$OUT/host/test_report"
+run_cmocka trace "$OUT/host/test_trace"
 
 if [ "$(id -u)" -eq 0 ]; then
 	run_cmocka bpf "$OUT/host/test_bpf"
@@ -63,6 +64,18 @@ else
 	not_ok "without the events: one line naming them (exit $rc)" "$out"
 fi
 expect "nothing left attached or loaded" "$progs_before" \
+	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
+# the other modes: the same line, before anything is loaded
+for mode in "trace" "trace -j -d 1"; do
+	out2=$("$TOOL" $mode 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ] && [ "$out2" = "$out" ]; then
+		ok "kvmlock-top $mode without the events: the same line, exit 1"
+	else
+		not_ok "kvmlock-top $mode without the events: the same line (exit $rc)" "$out2"
+	fi
+done
+expect "nothing left attached or loaded by the other modes" "$progs_before" \
 	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
 
 # A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
@@ -96,6 +109,12 @@ bad "invalid pid 'x'" -p x
 bad "invalid row count '-1': a number from 1" -r -1
 bad "invalid ring buffer size '3000': a power of two, a multiple of the page size ($(getconf PAGESIZE)), at most 1G" --ringbuf-size 3000
 bad "bad option '--frobnicate' (see kvmlock-top --help)" --frobnicate
+bad "bad option '--bogus' (see kvmlock-top trace --help)" trace --bogus
+bad "bad option '-S' (see kvmlock-top trace --help)" trace -S
+bad "unexpected argument '5' (trace takes none)" trace 5
+bad "invalid duration '0': whole seconds from 1" trace -d 0
+bad "invalid pid 'x'" trace -p x
+bad "bad option '--prom-file' (see kvmlock-top --help)" top --prom-file
 
 out=$("$TOOL" --version 2>&1)
 expect "--version" "kvmlock-top 0.1" "$out"
@@ -104,6 +123,13 @@ if out=$("$TOOL" --help 2>&1) && grep -q '^USAGE: kvmlock-top' <<<"$out" &&
 	ok "--help shows USAGE, EXAMPLES and the options, exit 0"
 else
 	not_ok "--help shows USAGE, EXAMPLES and the options, exit 0" "$out"
+fi
+if grep -q '^       kvmlock-top trace ' <<<"$out" && grep -q '^       kvmlock-top hist ' <<<"$out" &&
+	out=$("$TOOL" trace --help 2>&1) && grep -q '^USAGE: kvmlock-top trace' <<<"$out" &&
+	grep -q -- '--timestamp' <<<"$out"; then
+	ok "--help names the modes; trace --help shows its own USAGE and options"
+else
+	not_ok "--help names the modes; trace --help shows its own USAGE and options" "$out"
 fi
 
 # Unprivileged: refused before anything is loaded
