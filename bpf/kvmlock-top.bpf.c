@@ -146,6 +146,13 @@ static __always_inline void lat_max(struct kt_vm_stats *s, __u64 d)
 	}
 }
 
+/* biolatency's slots, in both units (see kt_log2_slot()) */
+static __always_inline void log2_add(__u64 *us, __u64 *ms, __u64 ns)
+{
+	__sync_fetch_and_add(&us[kt_log2_slot(ns / 1000)], 1);
+	__sync_fetch_and_add(&ms[kt_log2_slot(ns / 1000000)], 1);
+}
+
 SEC("raw_tp/kvm_memslot_lock_begin")
 int BPF_PROG(kt_lock_begin, u64 vm, pid_t pid, u32 slot, u64 flags)
 {
@@ -269,6 +276,7 @@ int BPF_PROG(kt_lock_end, u64 vm, pid_t pid, u32 slot, u64 flags, u64 npages,
 			if (b < KT_HIST_BUCKETS)
 				__sync_fetch_and_add(&st->lat_hist[b], 1);
 			lat_max(st, duration_ns);
+			log2_add(st->lock_us, st->lock_ms, duration_ns);
 		}
 	}
 	emit(KT_EV_LOCK_END, vm, pid, slot, ret, flags, npages, duration_ns, 0, 0,
@@ -300,8 +308,10 @@ int BPF_PROG(kt_unlock, u64 vm, pid_t pid, u32 slot, u64 npages, bool dirtied,
 	if (!pid_wanted(pid))
 		return 0;
 	st = vm_get(vm, pid, now);
-	if (st)
+	if (st) {
 		__sync_fetch_and_add(&st->unlocks, 1);
+		log2_add(st->unlock_us, st->unlock_ms, duration_ns);
+	}
 	s = bpf_map_lookup_elem(&slots, &key);
 	if (s && s->state != KT_SLOT_TOMBSTONE && reconcile_done) {
 		bpf_map_delete_elem(&slots, &key);

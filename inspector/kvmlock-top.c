@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpfstate.h"
+#include "hist.h"
 #include "kstate.h"
 #include "kvmlock-top.skel.h"
 #include "options.h"
@@ -354,6 +355,68 @@ static int wait_interval(struct ring_buffer *rb, uint64_t deadline)
 	return err < 0 && err != -EINTR ? err : 0;
 }
 
+/*
+ * hist's loop: at the end of each interval (or only at Ctrl-C) dump
+ * vm_stats and print its histograms minus the previous dump's: the BPF
+ * counters are never reset. VMs gone stay in the map, so a histogram
+ * printed at Ctrl-C still has them.
+ */
+static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
+		    const struct kt_opts *o)
+{
+	struct kt_stats_entry *prev = NULL, *cur = NULL;
+	size_t nr_prev = 0, nr = 0, nv, i;
+	struct kt_hist_vm *v = NULL;
+	uint64_t last = mono_ns(), n;
+	struct timespec wall;
+	int err = 0;
+
+	if (!o->json) {
+		printf("Tracing lock and unlock latency... Hit Ctrl-C to end.\n");
+		fflush(stdout);
+	}
+	for (n = 0; !o->count || n < o->count; n++) {
+		err = wait_interval(rb, o->interval_s ?
+				    last + o->interval_s * 1000000000ULL : UINT64_MAX / 2);
+		if (err)
+			break;
+		last = mono_ns();
+		clock_gettime(CLOCK_REALTIME, &wall);
+		err = kt_dump_stats(bpf_map__fd(skel->maps.vm_stats), &cur, &nr);
+		if (err) {
+			die_msg("cannot read the BPF maps: %s", strerror(-err));
+			break;
+		}
+		err = kt_hist_build(cur, nr, prev, nr_prev, o->msecs, o->all_vms, &v, &nv);
+		if (err) {
+			die_msg("out of memory");
+			break;
+		}
+		for (i = 0; !o->all_vms && i < nv; i++) {
+			struct kt_proc p = {};
+
+			kt_read_proc(KT_PROC, v[i].pid, &p);
+			if (p.known)
+				memcpy(v[i].comm, p.comm, sizeof(v[i].comm));
+		}
+		if (o->json)
+			kt_hist_render_json(stdout, v, nv, o->all_vms, o->msecs, &wall);
+		else
+			kt_hist_render_text(stdout, v, nv, o->all_vms, o->msecs);
+		fflush(stdout);
+		free(v);
+		v = NULL;
+		free(prev);
+		prev = cur, nr_prev = nr;
+		cur = NULL;
+		if (exiting)
+			break;
+	}
+	free(cur);
+	free(prev);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct kvmlock_top_bpf *skel = NULL;
@@ -371,10 +434,6 @@ int main(int argc, char **argv)
 	}
 	if (o.done)
 		return 0;
-	if (o.mode == KT_MODE_HIST) {
-		die_msg("hist: not there yet");
-		return 2;
-	}
 	/* before anything is loaded: a typo must not wait for the first interval */
 	if (o.prom_file) {
 		char perr[PATH_MAX + 200];
@@ -433,10 +492,11 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	if (o.mode == KT_MODE_TRACE) {
+	if (o.mode != KT_MODE_TOP) {
 		/* no snapshot to reconcile with: unlocks may delete entries */
 		skel->bss->reconcile_done = 1;
-		if (!run_trace(skel, rb, &o, &tfmt))
+		if (o.mode == KT_MODE_TRACE ? !run_trace(skel, rb, &o, &tfmt)
+					    : !run_hist(skel, rb, &o))
 			err = 0;
 		goto cleanup;
 	}

@@ -653,6 +653,11 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+void kt_json_str(FILE *f, const char *s)
+{
+	json_str(f, s);
+}
+
 static void json_u64(FILE *f, const char *key, uint64_t v)
 {
 	fprintf(f, ",\"%s\":%" PRIu64, key, v);

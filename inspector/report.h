@@ -177,6 +177,8 @@ void kt_sort_rows(struct kt_vm_row *rows, size_t n, enum kt_sort key);
 
 void kt_render_text(FILE *f, const struct kt_report *r);
 void kt_render_json(FILE *f, const struct kt_report *r);
+/* s as a JSON string, quoted and escaped */
+void kt_json_str(FILE *f, const char *s);
 
 /* "1.5G", "768K", "12.3ms": at most 6 characters */
 void kt_fmt_bytes(char *buf, size_t len, uint64_t bytes);

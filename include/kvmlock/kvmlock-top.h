@@ -125,6 +125,22 @@ KT_INLINE kt_u32 kt_hist_bucket(kt_u64 v)
 	return (e - KT_HIST_SUB_BITS + 1) * KT_HIST_SUB + sub;
 }
 
+/*
+ * log2 histograms as biolatency keeps them: slot s counts values v with
+ * floor(log2(v)) == s (0 and 1 in slot 0), v in usecs or msecs; the last
+ * slot also takes everything above (2^31 usecs is 35 minutes). Kept in
+ * both units because neither folds exactly into the other, nor into
+ * lat_hist's nanosecond buckets (1000 is not a power of two).
+ */
+#define KT_LOG2_SLOTS		32
+
+KT_INLINE kt_u32 kt_log2_slot(kt_u64 v)
+{
+	kt_u32 s = v ? kt_log2(v) : 0;
+
+	return s < KT_LOG2_SLOTS ? s : KT_LOG2_SLOTS - 1;
+}
+
 /* Per-VM counters (map "vm_stats", keyed by the events' vm id). Cumulative. */
 struct kt_vm_stats {
 	kt_u32 pid;
@@ -141,6 +157,11 @@ struct kt_vm_stats {
 	kt_u64 lat_max_ns;		/* successful locks */
 	kt_u64 lat_sum_ns;
 	kt_u64 lat_hist[KT_HIST_BUCKETS];
+	/* kvmlock-top hist: successful locks', and each unlock's, durations */
+	kt_u64 lock_us[KT_LOG2_SLOTS];
+	kt_u64 lock_ms[KT_LOG2_SLOTS];
+	kt_u64 unlock_us[KT_LOG2_SLOTS];
+	kt_u64 unlock_ms[KT_LOG2_SLOTS];
 };
 
 /*

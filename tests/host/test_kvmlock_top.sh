@@ -38,6 +38,7 @@ run_cmocka() { # suite binary
 
 run_cmocka report "$OUT/host/test_report"
 run_cmocka trace "$OUT/host/test_trace"
+run_cmocka hist "$OUT/host/test_hist"
 
 if [ "$(id -u)" -eq 0 ]; then
 	run_cmocka bpf "$OUT/host/test_bpf"
@@ -66,7 +67,7 @@ fi
 expect "nothing left attached or loaded" "$progs_before" \
 	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
 # the other modes: the same line, before anything is loaded
-for mode in "trace" "trace -j -d 1"; do
+for mode in "trace" "trace -j -d 1" "hist" "hist -A -m 1 1"; do
 	out2=$("$TOOL" $mode 2>&1)
 	rc=$?
 	if [ $rc -eq 1 ] && [ "$out2" = "$out" ]; then
@@ -115,6 +116,10 @@ bad "unexpected argument '5' (trace takes none)" trace 5
 bad "invalid duration '0': whole seconds from 1" trace -d 0
 bad "invalid pid 'x'" trace -p x
 bad "bad option '--prom-file' (see kvmlock-top --help)" top --prom-file
+bad "bad option '--bogus' (see kvmlock-top hist --help)" hist --bogus
+bad "bad option '-s' (see kvmlock-top hist --help)" hist -s pages
+bad "invalid interval '0': whole seconds from 1 to 86400" hist 0
+bad "unexpected argument '3' (only [interval] [count])" hist 1 2 3
 
 out=$("$TOOL" --version 2>&1)
 expect "--version" "kvmlock-top 0.1" "$out"
@@ -126,10 +131,12 @@ else
 fi
 if grep -q '^       kvmlock-top trace ' <<<"$out" && grep -q '^       kvmlock-top hist ' <<<"$out" &&
 	out=$("$TOOL" trace --help 2>&1) && grep -q '^USAGE: kvmlock-top trace' <<<"$out" &&
-	grep -q -- '--timestamp' <<<"$out"; then
-	ok "--help names the modes; trace --help shows its own USAGE and options"
+	grep -q -- '--timestamp' <<<"$out" &&
+	out=$("$TOOL" hist --help 2>&1) && grep -q '^USAGE: kvmlock-top hist' <<<"$out" &&
+	grep -q -- '--milliseconds' <<<"$out"; then
+	ok "--help names the modes; trace and hist --help show their USAGE and options"
 else
-	not_ok "--help names the modes; trace --help shows its own USAGE and options" "$out"
+	not_ok "--help names the modes; trace and hist --help show their USAGE and options" "$out"
 fi
 
 # Unprivileged: refused before anything is loaded

@@ -383,6 +383,49 @@ static void test_latency_histogram(void **state)
 	assert_int_equal(st->locks_ok, 9);
 }
 
+/* hist's log2 slots: biolatency's, in usecs and msecs, the last one open */
+static void test_log2_histograms(void **state)
+{
+	struct kt_vm_stats *st;
+	int i;
+
+	(void)state;
+	RUN(kt_lock_end, VM, PID, 1, KT_LOCK_READ, 1, 0, 999);		/* 0 us, 0 ms */
+	RUN(kt_lock_end, VM, PID, 2, KT_LOCK_READ, 1, 0, 2738976);	/* 2738 us, 2 ms */
+	RUN(kt_lock_end, VM, PID, 3, KT_LOCK_READ, 1, 0, 5000000000ULL); /* 5e6 us, 5000 ms */
+	RUN(kt_lock_end, VM, PID, 4, KT_LOCK_READ, 0, NEG(-16), 1000000); /* failed: not counted */
+	RUN(kt_unlock, VM, PID, 1, 1, 1, 1, KT_REASON_UNLOCK, 1297552);	/* 1297 us, 1 ms */
+	RUN(kt_unlock, VM, PID, 2, 1, 1, 1, KT_REASON_UNLOCK, 3000);	/* 3 us, 0 ms */
+	RUN(kt_unlock, VM, PID, 3, 1, 1, 1, KT_REASON_UNLOCK, 1ULL << 40); /* 2^30.03 us */
+	RUN(kt_unlock, VM, PID, 4, 1, 1, 1, KT_REASON_VM_DESTROY, 1ULL << 62); /* past the last slot */
+
+	st = get_stats(VM);
+	assert_non_null(st);
+	{
+		static const struct { int slot; uint64_t n; } lus[] = { { 0, 1 }, { 11, 1 }, { 22, 1 } },
+			lms[] = { { 0, 1 }, { 1, 1 }, { 12, 1 } },
+			uus[] = { { 1, 1 }, { 10, 1 }, { 30, 1 }, { 31, 1 } },
+			ums[] = { { 0, 2 }, { 20, 1 }, { 31, 1 } };
+		uint64_t want[4][KT_LOG2_SLOTS] = {};
+		size_t j;
+
+		for (j = 0; j < 3; j++) {
+			want[0][lus[j].slot] = lus[j].n;
+			want[1][lms[j].slot] = lms[j].n;
+		}
+		for (j = 0; j < 4; j++)
+			want[2][uus[j].slot] = uus[j].n;
+		for (j = 0; j < 3; j++)
+			want[3][ums[j].slot] = ums[j].n;
+		for (i = 0; i < KT_LOG2_SLOTS; i++) {
+			assert_int_equal(st->lock_us[i], want[0][i]);
+			assert_int_equal(st->lock_ms[i], want[1][i]);
+			assert_int_equal(st->unlock_us[i], want[2][i]);
+			assert_int_equal(st->unlock_ms[i], want[3][i]);
+		}
+	}
+}
+
 static void test_reconcile(void **state)
 {
 	struct kt_kslot ks[] = {
@@ -539,6 +582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deferred_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pid_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_histogram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log2_histograms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ringbuf_overflow, setup, teardown),
