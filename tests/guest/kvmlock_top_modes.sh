@@ -1,0 +1,131 @@
+#!/bin/sh
+# kvmlock-top trace and hist on real events. While a VMM (kvmlock-workload)
+# locks two memslots, has a third refused by RLIMIT_MEMLOCK, unlocks one,
+# unlocks all, locks again and exits with a memslot locked, four instances
+# run: trace (text), trace -j, hist -m (printed at SIGINT) and hist -j -A
+# (printed at SIGINT). Then:
+#   - both traces show exactly the VM's 22 events, in order, with their
+#     slot, result or reason (and the refusal's locked_vm and limit);
+#   - no event is lost;
+#   - both histograms count the 3 successful locks and the 3 unlocks;
+#   - each instance exits 0 on SIGINT with nothing on stderr.
+. "$(dirname "$0")/lib.sh"
+P=/kvmlock
+TOOL=$P/inspector/kvmlock-top
+WL=$P/inspector/kvmlock-workload
+D=/tmp/kvmlock-top-modes
+# (busybox has no getconf)
+PAGE=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
+rm -rf $D
+mkdir -p $D
+
+$TOOL trace >$D/trace.txt 2>$D/trace.err &
+t1=$!
+$TOOL trace -j >$D/trace.json 2>$D/trace-j.err &
+t2=$!
+$TOOL hist -m >$D/hist.txt 2>$D/hist.err &
+t3=$!
+$TOOL hist -j -A >$D/hist.json 2>$D/hist-j.err &
+t4=$!
+# Attached once hist -m printed its first line; the others print nothing
+# before an event (or the end): give them a second more.
+i=0
+while [ ! -s $D/hist.txt ] && [ $i -lt 600 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+sleep 1
+
+printf '%s\n' "vm X" "slot X 1 64" "slot X 2 32" "slot X 3 16" "lock X 1 rw" \
+	"lock X 2 r" "rlimit $((96 * PAGE))" "lock X 3 r" "unlock X 1" \
+	"unlockall X" "lock X 2 r" "exit" | $WL >$D/w.out 2>&1
+vm=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/w.out)
+sleep 1.5
+kill -INT $t1 $t2 $t3 $t4
+for t in $t1 $t2 $t3 $t4; do
+	wait $t
+	echo $? >>$D/rc
+done
+echo "# the workload answered:"
+sed 's/^/#   /' $D/w.out
+[ "$(grep -c . $D/w.out)" = 11 ] && grep -q "^err ENOMEM" $D/w.out
+check $? "the workload ran (VM $vm), one LOCK refused"
+
+want="1 lock_begin
+1 pin
+1 map
+1 lock_end ok
+2 lock_begin
+2 pin
+2 map
+2 lock_end ok
+3 lock_begin
+3 account_fail
+3 lock_end ENOMEM
+1 unlock_begin
+1 unlock unlock
+1 unlock_end ok
+0 unlock_begin
+2 unlock unlock-all
+0 unlock_end ok
+2 lock_begin
+2 pin
+2 map
+2 lock_end ok
+2 unlock vm-destroy"
+
+got=$(awk -v vm="vm=$vm" '$2 == vm {
+	slot = substr($4, 6); ev = $5; extra = ""
+	for (i = 6; i <= NF; i++) {
+		if ($i ~ /^result=/) extra = " " substr($i, 8)
+		if ($i ~ /^reason=/) extra = " " substr($i, 8)
+	}
+	print slot, ev extra }' $D/trace.txt)
+[ "$got" = "$want" ]
+check $? "trace: the VM's 22 events, in order, with slot and result or reason"
+[ "$got" = "$want" ] || { echo "# got:"; echo "$got" | sed 's/^/#   /'; }
+grep "vm=$vm .* account_fail " $D/trace.txt |
+	grep -q "npages=16 locked_vm=96 locked_vm_bytes=$((96 * PAGE)) limit=96 limit_bytes=$((96 * PAGE)) cap_ipc_lock=0 err=ENOMEM"
+check $? "trace: the refusal's locked_vm and limit"
+
+got=$(jq -r --argjson vm "$vm" 'select(.vm == $vm) |
+	"\(.slot // 0) \(.event)\(if .result then " " + .result elif .reason then " " + .reason else "" end)"' \
+	$D/trace.json 2>&1)
+[ "$got" = "$want" ]
+check $? "trace -j: the same 22 events"
+[ "$got" = "$want" ] || { echo "# got:"; echo "$got" | sed 's/^/#   /'; }
+jq -s -e --argjson vm "$vm" '[.[] | select(.vm == $vm and .event == "lock_end" and .slot == 1)] |
+	length == 1 and .[0].npages == 64 and .[0].flags == "R|W" and .[0].duration_ns > 0' \
+	$D/trace.json >/dev/null
+check $? "trace -j: slot 1's lock_end: 64 pages, R|W, a duration"
+! grep -q LOST $D/trace.txt && ! grep -q '"lost"' $D/trace.json
+check $? "no event lost"
+
+# hist -m: VM's header, then its lock and unlock histograms (count column).
+counts=$(awk -v vm="vm = $vm " '
+	index($0, vm) == 1 { on = 1; next }
+	/^vm = / { on = 0 }
+	on && /latency:/ { which = $1 }
+	on && / -> / { n[which] += $5 }
+	END { print n["lock"] + 0, n["unlock"] + 0 }' $D/hist.txt)
+[ "$counts" = "3 3" ]
+check $? "hist -m: 3 locks and 3 unlocks for VM $vm ($counts)"
+counts=$(jq -r '[(.all.lock | map(.count) | add // 0), (.all.unlock | map(.count) | add // 0)] | join(" ")' \
+	$D/hist.json 2>&1 | tail -n 1)
+[ "$counts" = "3 3" ]
+check $? "hist -j -A: 3 locks and 3 unlocks ($counts)"
+
+[ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
+	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ]
+check $? "all four exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
+cat $D/*.err 2>/dev/null | sed 's/^/# /'
+
+echo "# kvmlock-top trace:"
+grep "vm=$vm " $D/trace.txt
+echo "# kvmlock-top trace -j (lock_end and account_fail):"
+grep '"event":"\(lock_end\|account_fail\)"' $D/trace.json
+echo "# kvmlock-top hist -m:"
+cat $D/hist.txt
+echo "# kvmlock-top hist -j -A:"
+cat $D/hist.json
+exit $fail
