@@ -87,9 +87,24 @@ while IFS='|' read -r id opts cmd; do
 	$W $opts </dev/null >/tmp/workload-$id.txt 2>&1
 	rc=$?
 	pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload-$id.txt)
-	kill -INT $bt 2>/dev/null
+	# Ctrl-C, as a user stops it. Bounded: one CI run saw a bpftrace that
+	# never exited after it (nothing on the console), which hung the whole
+	# test; a second SIGINT is sent after 20 s, and a bpftrace alive 20 s
+	# after that is killed and fails the one-liner.
+	stopped=0
+	for sig in INT INT KILL; do
+		kill -$sig $bt 2>/dev/null
+		i2=0
+		while kill -0 $bt 2>/dev/null && [ $i2 -lt 40 ]; do
+			sleep 0.5
+			i2=$((i2 + 1))
+		done
+		kill -0 $bt 2>/dev/null || break
+		stopped=$((stopped + 1))
+		echo "# one-liner $id: bpftrace still running 20 s after SIG$sig"
+	done
 	wait $bt
-	[ $rc = 0 ] && verify "$id" "$out" "$pid"
+	[ $rc = 0 ] && [ $stopped -lt 2 ] && verify "$id" "$out" "$pid"
 	ok=$?
 	check $ok "one-liner $id (attached after $((i / 2))s, workload pid $pid)"
 	grep -v '^Attaching\|^$' "$out" | sed 's/^/#   /'
