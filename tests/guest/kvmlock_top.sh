@@ -21,8 +21,7 @@ TOOL=$P/inspector/kvmlock-top
 WL=$P/inspector/kvmlock-workload
 D=/tmp/kvmlock-top-e2e
 PROM=$P/results/kvmlock-top-prom
-# (busybox has no getconf)
-PAGE=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
+PAGE=$(page_size)
 rm -rf $D $PROM
 mkdir -p $D $PROM
 

@@ -8,8 +8,7 @@ P=/kvmlock
 TOOL=$P/inspector/kvmlock-top
 WL=$P/inspector/kvmlock-workload
 D=/tmp/kvmlock-top-demo
-# (busybox has no getconf)
-PAGE=$(awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps)
+PAGE=$(page_size)
 rm -rf $D
 mkdir -p $D
 

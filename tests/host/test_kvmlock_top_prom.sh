@@ -50,13 +50,7 @@ n=0
 for f in "$tmp"/prom/*.prom; do
 	[ -e "$f" ] || continue
 	n=$((n + 1))
-	out=$(promtool check metrics <"$f" 2>&1)
-	rc=$?
-	if [ $rc -eq 0 ] && [ -z "$out" ]; then
-		ok "promtool check metrics: ${f##*/} passes, no lint message"
-	else
-		not_ok "promtool check metrics: ${f##*/} (exit $rc)" "$out"
-	fi
+	prom_lint "$f" "${f##*/}"
 done
 expect "five files rendered (fixture, no VMs, escaping, VMM gone, second interval)" 5 "$n"
 printf '# HELP kvmlock_x A counter without _total.\n# TYPE kvmlock_x counter\nkvmlock_x 1\n' >"$tmp/bad.prom"

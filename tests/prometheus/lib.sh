@@ -9,6 +9,8 @@
 #   prom_query LABEL EXPR            PromQL: "labelvalue=value" per series,
 #                                    sorted
 #   prom_wait_for TENTHS CMD...      polls until CMD succeeds
+#   prom_lint FILE NAME              promtool check metrics accepts FILE
+#                                    without a lint message (ok/not_ok)
 prom_daemons=()
 
 prom_stop() {
@@ -65,4 +67,15 @@ EOC
 	prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
 		--web.listen-address="127.0.0.1:$prom_port" >"$tmp/prometheus.log" 2>&1 &
 	prom_daemons+=($!)
+}
+
+prom_lint() {
+	local out rc
+	out=$(promtool check metrics <"$1" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ -z "$out" ]; then
+		ok "promtool check metrics: $2, no lint message"
+	else
+		not_ok "promtool check metrics: $2 (exit $rc)" "$out"
+	fi
 }

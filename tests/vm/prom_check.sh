@@ -62,13 +62,7 @@ for f in $(ls "$DIR"/step-*.prom 2>/dev/null | sort -V); do
 	n=$((n + 1))
 	step=${f##*/}
 	step=${step%.prom}
-	out=$(promtool check metrics <"$f" 2>&1)
-	rc=$?
-	if [ $rc -eq 0 ] && [ -z "$out" ]; then
-		ok "promtool check metrics: $step.prom, no lint message"
-	else
-		not_ok "promtool check metrics: $step.prom (exit $rc)" "$out"
-	fi
+	prom_lint "$f" "$step.prom"
 	expect "$step.prom holds the step's ground truth" "$(cat "${f%.prom}.truth")" "$(rows "$f")"
 done
 check "the guest test kept the files of its 10 steps ($n)" test $n -ge 10
