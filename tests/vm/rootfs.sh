@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build (or reuse) the guest root filesystem: a Debian arm64 userland with
-# bpftrace, bpftool, perf and jq (to check kvmlock-top's JSON), unpacked
-# from Debian's packages with the machine's own apt sources (no emulation
+# bpftrace, bpftool, perf, jq (to check kvmlock-top's JSON) and tmux with
+# ncurses-base's terminfo (to drive kvmlock-top's screen), unpacked from
+# Debian's packages with the machine's own apt sources (no emulation
 # needed), plus our init shim.
 # Prints the cached directory. Booted read-only over 9p. Cached in
 # $CACHE/rootfs/<key>, keyed by the package versions apt resolves and the
@@ -9,7 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-PACKAGES=busybox-static,bpftrace,bpftool,linux-perf,jq,libc6
+PACKAGES=busybox-static,bpftrace,bpftool,linux-perf,jq,tmux,ncurses-base,libc6
 SUITE=bookworm
 
 # The machine's apt source files that name Debian's archive.
