@@ -19,7 +19,7 @@ ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test bench bench-tracing demo clean distclean \
+	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top demo clean distclean \
 	inspector install
 
 all: kernel rootfs
@@ -96,6 +96,12 @@ bench-tracing: kernel rootfs
 	@VM_TEST_LISTS=$(TOP)/tests/bench/tracing.list VM_RUN_DIR=$(BUILD)/vm-bench-tracing \
 		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
 		cat $(BUILD)/vm-bench-tracing/payload/results/tracing_cost.log
+
+# kvmlock-top detached vs attached vs trace, and its CPU with 1 and 16 VMs
+bench-kvmlock-top: kernel rootfs inspector
+	@VM_TEST_LISTS=$(TOP)/tests/bench/kvmlock-top.list VM_RUN_DIR=$(BUILD)/vm-bench-kvmlock-top \
+		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
+		cat $(BUILD)/vm-bench-kvmlock-top/payload/results/kvmlock_top_cost.log
 
 demo: kernel rootfs inspector
 	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)
