@@ -55,7 +55,7 @@ else
 fi
 
 # The host binary on this host, whose kernel has no kvm_memslot_* events
-progs_before=$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)
+progs_before=$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)
 out=$("$TOOL" -b 1 1 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
@@ -65,7 +65,7 @@ else
 	not_ok "without the events: one line naming them (exit $rc)" "$out"
 fi
 expect "nothing left attached or loaded" "$progs_before" \
-	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
+	"$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)"
 # the other modes: the same line, before anything is loaded
 for mode in "trace" "trace -j -d 1" "hist" "hist -A -m 1 1"; do
 	out2=$("$TOOL" $mode 2>&1)
@@ -77,7 +77,7 @@ for mode in "trace" "trace -j -d 1" "hist" "hist -A -m 1 1"; do
 	fi
 done
 expect "nothing left attached or loaded by the other modes" "$progs_before" \
-	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
+	"$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)"
 
 # A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
 # a mount namespace of its own.
