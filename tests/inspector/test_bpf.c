@@ -5,7 +5,10 @@
  * as its u64 context, as the tracepoint would pass them. Then the maps
  * must hold exactly what the event sequences imply. Needs root.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <bpf/bpf.h>
@@ -622,6 +629,269 @@ static void test_prog_names(void **state)
 				fail_msg("two programs are %s to the kernel", kname[i]);
 }
 
+/* --- pinning (--pin) ------------------------------------------------ */
+
+/*
+ * A bpffs of our own: this process moves to a private mount namespace
+ * (once) and mounts one on a fresh directory, which holds nothing else.
+ */
+static char bpffs[] = "/tmp/kt-bpffs.XXXXXX";
+static char pin_dir[64];
+static struct kt_pin pins[4];
+static int bpffs_base;		/* entries of a new bpffs: maps.debug ... */
+
+static void private_mounts(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	assert_int_equal(unshare(CLONE_NEWNS), 0);
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	done = true;
+}
+
+static void set_pins(struct kt_pin *p, struct kvmlock_top_bpf *s)
+{
+	p[0] = (struct kt_pin){ "slots", bpf_map__fd(s->maps.slots) };
+	p[1] = (struct kt_pin){ "vm_stats", bpf_map__fd(s->maps.vm_stats) };
+	p[2] = (struct kt_pin){ "events", bpf_map__fd(s->maps.events) };
+	p[3] = (struct kt_pin){ "counters", bpf_map__fd(s->maps.bss) };
+}
+
+static int entries(const char *dir)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *f;
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+static int setup_pin(void **state)
+{
+	setup(state);
+	private_mounts();
+	strcpy(bpffs, "/tmp/kt-bpffs.XXXXXX");
+	assert_non_null(mkdtemp(bpffs));
+	assert_int_equal(mount("bpf", bpffs, "bpf", 0, NULL), 0);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/kvmlock", bpffs);
+	bpffs_base = entries(bpffs);
+	set_pins(pins, skel);
+	return 0;
+}
+
+static int teardown_pin(void **state)
+{
+	umount2(bpffs, MNT_DETACH);
+	rmdir(bpffs);
+	return teardown(state);
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+/* The map pinned at dir/name is the one of fd */
+static bool pinned_is(const char *dir, const char *name, int fd)
+{
+	char path[PATH_MAX + 64];
+	int pfd;
+	bool same;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pfd = bpf_obj_get(path);
+	if (pfd < 0)
+		return false;
+	same = map_id(pfd) == map_id(fd);
+	close(pfd);
+	return same;
+}
+
+/*
+ * bpftool -j map dump pinned dir/map, through the jq filter. bpftool 7.1
+ * gives each entry as bytes, and decoded from BTF as "formatted": the
+ * filter sees [{key, value}...] decoded.
+ */
+static void bpftool_jq(const char *map, const char *filter)
+{
+	char cmd[PATH_MAX + 2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "bpftool -j map dump pinned '%s/%s' | jq -e 'map(.formatted // .) | %s' >/dev/null",
+		 pin_dir, map, filter);
+	rc = system(cmd);
+	if (rc) {
+		snprintf(cmd, sizeof(cmd), "bpftool -j map dump pinned '%s/%s' | jq -c '.[0] | del(.key, .value)' | cut -c1-3000 >&2",
+			 pin_dir, map);
+		rc = system(cmd);
+		fail_msg("bpftool map dump pinned %s/%s does not pass jq '%s' (%d)",
+			 pin_dir, map, filter, rc);
+	}
+}
+
+static void test_pin_unpin(void **state)
+{
+	bool created;
+	char err[512];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(kt_pin_maps(pin_dir, pins, 4, &created, err, sizeof(err)), 0);
+	assert_true(created);
+	for (i = 0; i < 4; i++)
+		assert_true(pinned_is(pin_dir, pins[i].name, pins[i].fd));
+	assert_int_equal(entries(pin_dir), 4);
+
+	/* what bpftool decodes from the BTF: the events' exact values */
+	lock_ok(VM, PID, 1, KT_LOCK_READ | KT_LOCK_WRITE, 0x7f996c1000ULL, 64,
+		0x100000000ULL, 2738976);
+	lock_ok(VM, PID, 2, KT_LOCK_READ, 0x7f00000000ULL, 16, 0x200000000ULL, 1000);
+	RUN(mslot_unlock, VM, PID, 3, 8, 1, 1, KT_REASON_UNLOCK, 1297552);
+	bpftool_jq("vm_stats",
+		   "length == 1 and .[0].key == 7 and (.[0].value | .pid == 4242 and "
+		   ".locks_ok == 2 and .locks_failed == 0 and .unlocks == 1 and "
+		   ".lat_max_ns == 2738976 and .lat_sum_ns == 2739976 and "
+		   ".lock_us[0] == 1 and .lock_us[11] == 1 and .unlock_us[10] == 1 and "
+		   "(.lat_hist | length) == 496 and (.lat_hist | add) == 2)");
+	bpftool_jq("slots",
+		   "sort_by(.key.slot) | map([.key.vm, .key.slot, .value.state, .value.flags, "
+		   ".value.pid, .value.npages, .value.hva, .value.ipa, .value.size, "
+		   ".value.lock_duration_ns]) == [[7, 1, 2, 1, 4242, 64, 548034842624, 4294967296, 262144, 2738976], "
+		   "[7, 2, 2, 0, 4242, 16, 545460846592, 8589934592, 65536, 1000], "
+		   "[7, 3, 3, 0, 4242, 8, 0, 0, 0, 0]]");
+	bpftool_jq("counters",
+		   ".[0].value[\".bss\"] | "
+		   "map(to_entries[0]) | from_entries | .tombstones == 1 and .events_lost == 0 and "
+		   ".reconcile_done == 1 and .map_update_errors == 0");
+
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 4, created), 0);
+	assert_int_equal(access(pin_dir, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(entries(bpffs), bpffs_base);
+	/* a second time: nothing to do, no error */
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 4, created), 0);
+}
+
+#define BUSY_MSG(d) d " already holds pinned maps (another kvmlock-top --pin, or an earlier --keep-pinned): remove them with rm -r " d
+
+static void test_pin_busy(void **state)
+{
+	struct kvmlock_top_bpf *other = load(NULL, 0, 0);
+	struct kt_pin opins[4];
+	char err[512], want[1024];
+	bool created, ocreated;
+	size_t i;
+
+	(void)state;
+	set_pins(opins, other);
+	assert_int_equal(kt_pin_maps(pin_dir, pins, 4, &created, err, sizeof(err)), 0);
+	/* a second kvmlock-top --pin: refused, and the first one's pins stay */
+	ocreated = true;
+	assert_int_equal(kt_pin_maps(pin_dir, opins, 4, &ocreated, err, sizeof(err)), -EEXIST);
+	assert_false(ocreated);
+	snprintf(want, sizeof(want), BUSY_MSG("%s"), pin_dir, pin_dir);
+	assert_string_equal(err, want);
+	for (i = 0; i < 4; i++)
+		assert_true(pinned_is(pin_dir, pins[i].name, pins[i].fd));
+	assert_int_equal(entries(pin_dir), 4);
+
+	/* an earlier --keep-pinned left one pin: refused, nothing added */
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 3, false), 0);
+	assert_int_equal(entries(pin_dir), 1);
+	assert_int_equal(kt_pin_maps(pin_dir, opins, 4, &ocreated, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, want);
+	assert_int_equal(entries(pin_dir), 1);
+	assert_true(pinned_is(pin_dir, "counters", pins[3].fd));
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 4, created), 0);
+	assert_int_equal(entries(bpffs), bpffs_base);
+
+	/* an empty directory that was there is used, and left there */
+	assert_int_equal(mkdir(pin_dir, 0755), 0);
+	assert_int_equal(kt_pin_maps(pin_dir, opins, 4, &ocreated, err, sizeof(err)), 0);
+	assert_false(ocreated);
+	assert_int_equal(entries(pin_dir), 4);
+	assert_int_equal(kt_unpin_maps(pin_dir, opins, 4, ocreated), 0);
+	assert_int_equal(entries(pin_dir), 0);
+	assert_int_equal(rmdir(pin_dir), 0);
+	kvmlock_top_bpf__destroy(other);
+}
+
+static void test_pin_no_bpffs(void **state)
+{
+	char tmpfs[] = "/tmp/kt-tmpfs.XXXXXX", dir[PATH_MAX], err[512], want[1024];
+	bool created = true;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpfs));
+	assert_int_equal(mount("tmpfs", tmpfs, "tmpfs", 0, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/kvmlock", tmpfs);
+	assert_int_equal(kt_pin_maps(dir, pins, 4, &created, err, sizeof(err)), -ENODEV);
+	assert_false(created);
+	snprintf(want, sizeof(want), "bpffs is not mounted at %s: mount -t bpf bpf %s",
+		 tmpfs, tmpfs);
+	assert_string_equal(err, want);
+	assert_int_equal(entries(tmpfs), 0);
+	/* a parent that does not exist, and a trailing slash */
+	snprintf(dir, sizeof(dir), "%s/none/kvmlock/", tmpfs);
+	assert_int_equal(kt_pin_maps(dir, pins, 4, &created, err, sizeof(err)), -ENODEV);
+	snprintf(want, sizeof(want), "bpffs is not mounted at %s/none: mount -t bpf bpf %s/none",
+		 tmpfs, tmpfs);
+	assert_string_equal(err, want);
+	assert_int_equal(entries(tmpfs), 0);
+	assert_int_equal(umount(tmpfs), 0);
+	assert_int_equal(rmdir(tmpfs), 0);
+}
+
+/* Not allowed to create the directory: nobody, in a bpffs of mode 0755 */
+static void test_pin_permission(void **state)
+{
+	char err[512] = "", want[1024];
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(chmod(bpffs, 0755), 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		bool created;
+		int ret = -1;
+
+		close(fds[0]);
+		if (!setresgid(65534, 65534, 65534) && !setresuid(65534, 65534, 65534))
+			ret = kt_pin_maps(pin_dir, pins, 4, &created, err, sizeof(err));
+		else
+			snprintf(err, sizeof(err), "cannot become nobody");
+		if (write(fds[1], err, strlen(err)) < 0)
+			ret = -1;
+		_exit(ret == -EACCES ? 0 : 1);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, sizeof(err) - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	err[n] = '\0';
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	snprintf(want, sizeof(want), "cannot create %s: Permission denied", pin_dir);
+	assert_string_equal(err, want);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(entries(bpffs), bpffs_base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +912,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ringbuf_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prog_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_unpin, setup_pin, teardown_pin),
+		cmocka_unit_test_setup_teardown(test_pin_busy, setup_pin, teardown_pin),
+		cmocka_unit_test_setup_teardown(test_pin_no_bpffs, setup_pin, teardown_pin),
+		cmocka_unit_test_setup_teardown(test_pin_permission, setup_pin, teardown_pin),
 	};
 
 	libbpf_set_print(silent);
