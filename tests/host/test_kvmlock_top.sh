@@ -79,6 +79,18 @@ done
 expect "nothing left attached or loaded by the other modes" "$progs_before" \
 	"$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)"
 
+# --pin: the same refusal, before anything is pinned (into a bpffs of
+# its own, in a mount namespace of its own)
+out2=$(unshare -m sh -c 'mount --make-rprivate / && mount -t bpf bpf "$1" &&
+	"$0" --pin-dir "$1/kvmlock" -b 1 1; rc=$?; ls -A "$1" | grep -v "\.debug$"; exit $rc' \
+	"$TOOL" "$(mktemp -d "$tmp/bpffs.XXXXXX")" 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && [ "$out2" = "$out" ]; then
+	ok "--pin without the events: the same line, exit 1, nothing pinned"
+else
+	not_ok "--pin without the events: the same line, nothing pinned (exit $rc)" "$out2"
+fi
+
 # A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
 # a mount namespace of its own.
 out=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" -b 1 1' "$TOOL" 2>&1)
@@ -120,14 +132,19 @@ bad "bad option '--bogus' (see kvmlock-top hist --help)" hist --bogus
 bad "bad option '-s' (see kvmlock-top hist --help)" hist -s pages
 bad "invalid interval '0': whole seconds from 1 to 86400" hist 0
 bad "unexpected argument '3' (only [interval] [count])" hist 1 2 3
+bad "bad option '--pin' (see kvmlock-top trace --help)" trace --pin
+bad "bad option '--keep-pinned' (see kvmlock-top hist --help)" hist --keep-pinned
+bad "invalid --pin-dir '': a directory to create in a bpffs mount" --pin-dir ''
 
 out=$("$TOOL" --version 2>&1)
 expect "--version" "kvmlock-top 0.1" "$out"
 if out=$("$TOOL" --help 2>&1) && grep -q '^USAGE: kvmlock-top' <<<"$out" &&
-	grep -q '^EXAMPLES:' <<<"$out" && grep -q -- '--ringbuf-size' <<<"$out"; then
-	ok "--help shows USAGE, EXAMPLES and the options, exit 0"
+	grep -q '^EXAMPLES:' <<<"$out" && grep -q -- '--ringbuf-size' <<<"$out" &&
+	grep -q -- '^ *--pin  *Pin the maps' <<<"$out" && grep -q -- '^ *--keep-pinned ' <<<"$out" &&
+	grep -q -- '^ *--pin-dir=DIR ' <<<"$out"; then
+	ok "--help shows USAGE, EXAMPLES and the options (--pin, --keep-pinned, --pin-dir), exit 0"
 else
-	not_ok "--help shows USAGE, EXAMPLES and the options, exit 0" "$out"
+	not_ok "--help shows USAGE, EXAMPLES and the options (--pin, --keep-pinned, --pin-dir), exit 0" "$out"
 fi
 if grep -q '^       kvmlock-top trace ' <<<"$out" && grep -q '^       kvmlock-top hist ' <<<"$out" &&
 	out=$("$TOOL" trace --help 2>&1) && grep -q '^USAGE: kvmlock-top trace' <<<"$out" &&
