@@ -473,6 +473,13 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/*
+	 * No SA_RESTART: a signal must end ring_buffer__poll() at once.
+	 * Before pinning, so that SIGINT and SIGTERM always unpin.
+	 */
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/*
 	 * --pin: once the maps exist, before attaching, so that a refusal
 	 * (no bpffs, the directory taken) leaves nothing attached and the
 	 * pins cover every event; unpinned in the cleanup below.
@@ -507,11 +514,6 @@ int main(int argc, char **argv)
 		die_msg("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
-	/* No SA_RESTART: a signal must end ring_buffer__poll() at once */
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
 	if (o.mode != KT_MODE_TOP) {
 		/* no snapshot to reconcile with: unlocks may delete entries */
 		skel->bss->reconcile_done = 1;
