@@ -153,8 +153,16 @@ static __always_inline void log2_add(__u64 *us, __u64 *ms, __u64 ns)
 	__sync_fetch_and_add(&ms[kt_log2_slot(ns / 1000000)], 1);
 }
 
+/*
+ * Each program is named after its event, mslot_<event>, so that bpftool
+ * prog show says which is which. The kernel keeps 15 characters of a name
+ * (BPF_OBJ_NAME_LEN): mslot_lock_begi, mslot_account_f, mslot_unlock_be,
+ * mslot_unlock_en, mslot_deferred_ (the others fit), still nine distinct
+ * names; bpftool prints the whole one from BTF. A longer prefix would make
+ * unlock_begin and unlock_end the same to the kernel.
+ */
 SEC("raw_tp/kvm_memslot_lock_begin")
-int BPF_PROG(kt_lock_begin, u64 vm, pid_t pid, u32 slot, u64 flags)
+int BPF_PROG(mslot_lock_begin, u64 vm, pid_t pid, u32 slot, u64 flags)
 {
 	__u64 now = bpf_ktime_get_ns();
 
@@ -166,7 +174,7 @@ int BPF_PROG(kt_lock_begin, u64 vm, pid_t pid, u32 slot, u64 flags)
 }
 
 SEC("raw_tp/kvm_memslot_pin")
-int BPF_PROG(kt_pin, u64 vm, pid_t pid, u32 slot, u64 hva, u64 npages,
+int BPF_PROG(mslot_pin, u64 vm, pid_t pid, u32 slot, u64 hva, u64 npages,
 	     bool writable, u32 retries, u64 duration_ns)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -186,7 +194,7 @@ int BPF_PROG(kt_pin, u64 vm, pid_t pid, u32 slot, u64 hva, u64 npages,
 }
 
 SEC("raw_tp/kvm_memslot_map")
-int BPF_PROG(kt_map, u64 vm, pid_t pid, u32 slot, u64 ipa, u64 size, u32 prot,
+int BPF_PROG(mslot_map, u64 vm, pid_t pid, u32 slot, u64 ipa, u64 size, u32 prot,
 	     u64 duration_ns)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -205,7 +213,7 @@ int BPF_PROG(kt_map, u64 vm, pid_t pid, u32 slot, u64 ipa, u64 size, u32 prot,
 }
 
 SEC("raw_tp/kvm_memslot_account_fail")
-int BPF_PROG(kt_account_fail, u64 vm, pid_t pid, u32 slot, u64 npages,
+int BPF_PROG(mslot_account_fail, u64 vm, pid_t pid, u32 slot, u64 npages,
 	     u64 locked_vm, u64 limit, bool cap_ipc_lock, int err)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -225,7 +233,7 @@ int BPF_PROG(kt_account_fail, u64 vm, pid_t pid, u32 slot, u64 npages,
 }
 
 SEC("raw_tp/kvm_memslot_lock_end")
-int BPF_PROG(kt_lock_end, u64 vm, pid_t pid, u32 slot, u64 flags, u64 npages,
+int BPF_PROG(mslot_lock_end, u64 vm, pid_t pid, u32 slot, u64 flags, u64 npages,
 	     int ret, u64 duration_ns)
 {
 	struct kt_slot_key key = { .vm = vm, .slot = slot };
@@ -285,7 +293,7 @@ int BPF_PROG(kt_lock_end, u64 vm, pid_t pid, u32 slot, u64 flags, u64 npages,
 }
 
 SEC("raw_tp/kvm_memslot_unlock_begin")
-int BPF_PROG(kt_unlock_begin, u64 vm, pid_t pid, u32 slot, u64 flags)
+int BPF_PROG(mslot_unlock_begin, u64 vm, pid_t pid, u32 slot, u64 flags)
 {
 	__u64 now = bpf_ktime_get_ns();
 
@@ -297,7 +305,7 @@ int BPF_PROG(kt_unlock_begin, u64 vm, pid_t pid, u32 slot, u64 flags)
 }
 
 SEC("raw_tp/kvm_memslot_unlock")
-int BPF_PROG(kt_unlock, u64 vm, pid_t pid, u32 slot, u64 npages, bool dirtied,
+int BPF_PROG(mslot_unlock, u64 vm, pid_t pid, u32 slot, u64 npages, bool dirtied,
 	     bool unmapped, int reason, u64 duration_ns)
 {
 	struct kt_slot_key key = { .vm = vm, .slot = slot };
@@ -333,7 +341,7 @@ int BPF_PROG(kt_unlock, u64 vm, pid_t pid, u32 slot, u64 npages, bool dirtied,
 }
 
 SEC("raw_tp/kvm_memslot_unlock_end")
-int BPF_PROG(kt_unlock_end, u64 vm, pid_t pid, u32 slot, u64 flags,
+int BPF_PROG(mslot_unlock_end, u64 vm, pid_t pid, u32 slot, u64 flags,
 	     u32 nr_slots, int ret, u64 duration_ns)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -350,7 +358,7 @@ int BPF_PROG(kt_unlock_end, u64 vm, pid_t pid, u32 slot, u64 flags,
 }
 
 SEC("raw_tp/kvm_memslot_deferred_ops")
-int BPF_PROG(kt_deferred_ops, u64 vm, pid_t pid, unsigned long ops,
+int BPF_PROG(mslot_deferred_ops, u64 vm, pid_t pid, unsigned long ops,
 	     u32 nr_slots, u64 npages, u64 duration_ns)
 {
 	__u64 now = bpf_ktime_get_ns();

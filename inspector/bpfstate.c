@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kvmlock-top: reading, pruning and seeding the BPF maps */
+/* kvmlock-top: reading, pruning, seeding and pinning the BPF maps */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
@@ -168,4 +175,122 @@ int kt_reconcile(int slots_fd, const struct kt_kvm *vms, size_t nr,
 		}
 	}
 	return 0;
+}
+
+#define BPF_FS_MAGIC	0xcafe4a11
+
+/* 1 when dir has an entry besides . and .., 0 when not, or -errno */
+static int dir_has_entries(const char *dir)
+{
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			ret = 1;
+			break;
+		}
+	closedir(d);
+	return ret;
+}
+
+static int pin_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int pin_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+#define BUSY_FMT "%s already holds pinned maps (another kvmlock-top --pin, or an earlier --keep-pinned): remove them with rm -r %s"
+
+int kt_pin_maps(const char *dir, const struct kt_pin *pins, size_t nr,
+		bool *created, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], path[PATH_MAX];
+	struct statfs sfs;
+	size_t i, done;
+	char *slash;
+	int ret;
+
+	*created = false;
+	if (snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent))
+		return pin_fail(err, errlen, -ENAMETOOLONG, "pin directory name too long");
+	/* the parent of dir: "." for "x", "/" for "/x" */
+	while ((slash = strrchr(parent, '/')) && slash != parent && !slash[1])
+		*slash = '\0';
+	slash = strrchr(parent, '/');
+	if (!slash)
+		strcpy(parent, ".");
+	else
+		slash[slash == parent] = '\0';
+	if (statfs(parent, &sfs) || sfs.f_type != BPF_FS_MAGIC)
+		return pin_fail(err, errlen, -ENODEV,
+				"bpffs is not mounted at %s: mount -t bpf bpf %s",
+				parent, parent);
+	if (!mkdir(dir, 0700)) {
+		*created = true;
+	} else if (errno != EEXIST) {
+		ret = -errno;
+		return pin_fail(err, errlen, ret, "cannot create %s: %s", dir,
+				strerror(-ret));
+	} else {
+		ret = dir_has_entries(dir);
+		if (ret < 0)
+			return pin_fail(err, errlen, ret, "cannot read %s: %s", dir,
+					strerror(-ret));
+		if (ret)
+			return pin_fail(err, errlen, -EEXIST, BUSY_FMT, dir, dir);
+	}
+	for (done = 0; done < nr; done++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pins[done].name);
+		if (bpf_obj_pin(pins[done].fd, path)) {
+			ret = -errno;
+			goto undo;
+		}
+	}
+	return 0;
+undo:
+	if (ret == -EEXIST)
+		/* another one pinned there since we looked */
+		pin_fail(err, errlen, ret, BUSY_FMT, dir, dir);
+	else
+		pin_fail(err, errlen, ret, "cannot pin map %s at %s: %s",
+			 pins[done].name, path, strerror(-ret));
+	/* only our own pins: the one that failed may be someone else's */
+	for (i = 0; i < done; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pins[i].name);
+		unlink(path);
+	}
+	if (*created)
+		rmdir(dir);
+	*created = false;
+	return ret;
+}
+
+int kt_unpin_maps(const char *dir, const struct kt_pin *pins, size_t nr,
+		  bool created)
+{
+	char path[PATH_MAX];
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pins[i].name);
+		if (unlink(path) && errno != ENOENT && !ret)
+			ret = -errno;
+	}
+	/* ENOTEMPTY: someone put something else there; leave it */
+	if (created && rmdir(dir) && errno != ENOENT && errno != ENOTEMPTY && !ret)
+		ret = -errno;
+	return ret;
 }

@@ -6,6 +6,7 @@
 #ifndef KVMLOCK_BPFSTATE_H
 #define KVMLOCK_BPFSTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,5 +29,34 @@ int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr);
  */
 int kt_reconcile(int slots_fd, const struct kt_kvm *vms, size_t nr,
 		 const struct kt_opts *o, struct kt_reconciled *rec);
+
+/* --pin: one map to pin, as DIR/name */
+struct kt_pin {
+	const char *name;	/* a file name: no '/' */
+	int fd;			/* the map's */
+};
+
+/*
+ * Pins each map as dir/name. dir's parent must be a bpffs mount (statfs);
+ * dir is created (mode 0700) unless it exists, and *created says which.
+ * An existing dir must be empty: anything in it means another kvmlock-top
+ * --pin, or an earlier --keep-pinned, owns it. On failure nothing of ours
+ * is left (the pins made so far are removed, and dir when we created it),
+ * nothing pinned by anyone else is touched, err holds one line and the
+ * result is a negative errno:
+ *   -ENODEV  the parent is not bpffs (or does not exist)
+ *   -EEXIST  dir, or one of the pins, is there already
+ *   other    mkdir or BPF_OBJ_PIN failed (-EACCES, -EPERM ...)
+ */
+int kt_pin_maps(const char *dir, const struct kt_pin *pins, size_t nr,
+		bool *created, char *err, size_t errlen);
+
+/*
+ * Removes dir/name for each of pins (a missing one is fine), then dir when
+ * created and empty. Returns 0, or the negative errno of the first failure
+ * (all are tried).
+ */
+int kt_unpin_maps(const char *dir, const struct kt_pin *pins, size_t nr,
+		  bool created);
 
 #endif /* KVMLOCK_BPFSTATE_H */

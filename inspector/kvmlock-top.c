@@ -425,6 +425,8 @@ int main(int argc, char **argv)
 	struct kt_trace_fmt tfmt = {};
 	struct sigaction sa = {};
 	uint64_t page_size, last, n;
+	struct kt_pin pins[4];
+	bool pinned = false, pin_dir_created = false;
 	struct kt_opts o;
 	int err;
 
@@ -470,6 +472,31 @@ int main(int argc, char **argv)
 		die_msg("cannot load the BPF programs (run with -v for the verifier's log)");
 		goto cleanup;
 	}
+	/*
+	 * No SA_RESTART: a signal must end ring_buffer__poll() at once.
+	 * Before pinning, so that SIGINT and SIGTERM always unpin.
+	 */
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * --pin: once the maps exist, before attaching, so that a refusal
+	 * (no bpffs, the directory taken) leaves nothing attached and the
+	 * pins cover every event; unpinned in the cleanup below.
+	 */
+	if (o.pin) {
+		char perr[PATH_MAX * 2 + 200];
+
+		pins[0] = (struct kt_pin){ "slots", bpf_map__fd(skel->maps.slots) };
+		pins[1] = (struct kt_pin){ "vm_stats", bpf_map__fd(skel->maps.vm_stats) };
+		pins[2] = (struct kt_pin){ "events", bpf_map__fd(skel->maps.events) };
+		pins[3] = (struct kt_pin){ "counters", bpf_map__fd(skel->maps.bss) };
+		if (kt_pin_maps(o.pin_dir, pins, 4, &pin_dir_created, perr, sizeof(perr))) {
+			die_msg("%s", perr);
+			goto cleanup;
+		}
+		pinned = true;
+	}
 	/* time 0 of trace: before attaching, so no event predates it */
 	tfmt.mono0_ns = mono_ns();
 	clock_gettime(CLOCK_REALTIME, &tfmt.wall0);
@@ -487,11 +514,6 @@ int main(int argc, char **argv)
 		die_msg("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
-	/* No SA_RESTART: a signal must end ring_buffer__poll() at once */
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
 	if (o.mode != KT_MODE_TOP) {
 		/* no snapshot to reconcile with: unlocks may delete entries */
 		skel->bss->reconcile_done = 1;
@@ -553,6 +575,10 @@ int main(int argc, char **argv)
 	}
 	err = 0;
 cleanup:
+	if (pinned && !o.keep_pinned &&
+	    kt_unpin_maps(o.pin_dir, pins, 4, pin_dir_created))
+		fprintf(stderr, "kvmlock-top: warning: cannot unpin the maps in %s\n",
+			o.pin_dir);
 	ring_buffer__free(rb);
 	kvmlock_top_bpf__destroy(skel);
 	kt_history_free(&hist);

@@ -76,7 +76,7 @@ static const char hist_doc[] =
 "    kvmlock-top hist -A -m 5   # all VMs together, msecs, every 5 s\n"
 "    kvmlock-top hist -j 1 10   # 10 NDJSON objects, one a second";
 
-enum { OPT_RINGBUF = 0x100, OPT_USAGE, OPT_PROM_FILE };
+enum { OPT_RINGBUF = 0x100, OPT_USAGE, OPT_PROM_FILE, OPT_PIN, OPT_KEEP_PINNED, OPT_PIN_DIR };
 
 #define OPT_RINGBUF_DOC \
 	"Event ring buffer size: a power of two, a multiple of the page size, at most 1G (K, M, G suffixes; default 256K)"
@@ -91,6 +91,10 @@ static const struct argp_option opts[] = {
 	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, OPT_RINGBUF_DOC, 0 },
 	{ "prom-file", OPT_PROM_FILE, "FILE", 0,
 	  "Also write each interval's figures to FILE (Prometheus text format, replaced atomically)", 0 },
+	{ "pin", OPT_PIN, NULL, 0,
+	  "Pin the maps (slots, vm_stats, events, counters) under " KT_PIN_DIR " for bpftool while running", 0 },
+	{ "keep-pinned", OPT_KEEP_PINNED, NULL, 0, "--pin, and leave the pins there at exit", 0 },
+	{ "pin-dir", OPT_PIN_DIR, "DIR", 0, "--pin, in DIR (its parent a bpffs mount) instead", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
 	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
@@ -264,6 +268,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return fail(o, "invalid --prom-file '': a file name");
 		o->prom_file = arg;
 		break;
+	case OPT_KEEP_PINNED:
+		o->keep_pinned = true;
+		/* fall through */
+	case OPT_PIN:
+		o->pin = true;
+		break;
+	case OPT_PIN_DIR:
+		if (!*arg || !strcmp(arg, "/"))
+			return fail(o, "invalid --pin-dir '%s': a directory to create in a bpffs mount", arg);
+		o->pin_dir = arg;
+		o->pin = true;
+		break;
 	/*
 	 * Ours, not argp's: ARGP_NO_ERRS (one-line errors) silences argp's
 	 * own --help as well.
@@ -329,6 +345,7 @@ int kt_parse_args(int argc, char **argv, struct kt_opts *o, unsigned int argp_fl
 	o->interval_s = 1;
 	o->sort = KT_SORT_PAGES;
 	o->ringbuf_size = KT_RINGBUF_DEFAULT;
+	o->pin_dir = KT_PIN_DIR;
 	/*
 	 * The mode is the first word, as with perf and bpftool; argp then
 	 * sees it as the program name. Anything else is top's [interval].

@@ -10,6 +10,7 @@
 #include "kvmlock/kvmlock-top.h"
 
 #define KT_VERSION "0.1"
+#define KT_PIN_DIR "/sys/fs/bpf/kvmlock"	/* --pin's default directory */
 
 enum kt_sort {
 	KT_SORT_PAGES,		/* locked pages, largest first (default) */
@@ -48,6 +49,9 @@ struct kt_opts {
 	uint64_t duration_s;		/* trace -d: 0 until a signal */
 	bool all_vms;			/* hist -A: one histogram for all VMs */
 	bool msecs;			/* hist -m: msecs, not usecs */
+	bool pin;			/* --pin (or --keep-pinned, --pin-dir) */
+	bool keep_pinned;		/* --keep-pinned: not unpinned at exit */
+	const char *pin_dir;		/* KT_PIN_DIR, or --pin-dir's argv string */
 	bool done;			/* --help, --usage, --version printed */
 	char err[256];			/* the message of a parse error */
 };

@@ -1,8 +1,15 @@
 # Sourced by the guest test scripts: TAP-like result lines, and $fail set
-# when any check failed (the script exits with it).
-fail=0
+# when any check failed (the script exits with it); $passed and $failed
+# count the checks, for a script's summary line.
+fail=0 passed=0 failed=0
 check() { # status, what was checked
-	if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fail=1; fi
+	if [ "$1" = 0 ]; then
+		echo "ok - $2"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $2"
+		fail=1 failed=$((failed + 1))
+	fi
 }
 # The page size in bytes (busybox has no getconf).
 page_size() {

@@ -55,7 +55,7 @@ else
 fi
 
 # The host binary on this host, whose kernel has no kvm_memslot_* events
-progs_before=$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)
+progs_before=$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)
 out=$("$TOOL" -b 1 1 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
@@ -65,7 +65,7 @@ else
 	not_ok "without the events: one line naming them (exit $rc)" "$out"
 fi
 expect "nothing left attached or loaded" "$progs_before" \
-	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
+	"$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)"
 # the other modes: the same line, before anything is loaded
 for mode in "trace" "trace -j -d 1" "hist" "hist -A -m 1 1"; do
 	out2=$("$TOOL" $mode 2>&1)
@@ -77,7 +77,19 @@ for mode in "trace" "trace -j -d 1" "hist" "hist -A -m 1 1"; do
 	fi
 done
 expect "nothing left attached or loaded by the other modes" "$progs_before" \
-	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
+	"$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)"
+
+# --pin: the same refusal, before anything is pinned (into a bpffs of
+# its own, in a mount namespace of its own)
+out2=$(unshare -m sh -c 'mount --make-rprivate / && mount -t bpf bpf "$1" &&
+	"$0" --pin-dir "$1/kvmlock" -b 1 1; rc=$?; ls -A "$1" | grep -v "\.debug$"; exit $rc' \
+	"$TOOL" "$(mktemp -d "$tmp/bpffs.XXXXXX")" 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && [ "$out2" = "$out" ]; then
+	ok "--pin without the events: the same line, exit 1, nothing pinned"
+else
+	not_ok "--pin without the events: the same line, nothing pinned (exit $rc)" "$out2"
+fi
 
 # A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
 # a mount namespace of its own.
@@ -120,14 +132,19 @@ bad "bad option '--bogus' (see kvmlock-top hist --help)" hist --bogus
 bad "bad option '-s' (see kvmlock-top hist --help)" hist -s pages
 bad "invalid interval '0': whole seconds from 1 to 86400" hist 0
 bad "unexpected argument '3' (only [interval] [count])" hist 1 2 3
+bad "bad option '--pin' (see kvmlock-top trace --help)" trace --pin
+bad "bad option '--keep-pinned' (see kvmlock-top hist --help)" hist --keep-pinned
+bad "invalid --pin-dir '': a directory to create in a bpffs mount" --pin-dir ''
 
 out=$("$TOOL" --version 2>&1)
 expect "--version" "kvmlock-top 0.1" "$out"
 if out=$("$TOOL" --help 2>&1) && grep -q '^USAGE: kvmlock-top' <<<"$out" &&
-	grep -q '^EXAMPLES:' <<<"$out" && grep -q -- '--ringbuf-size' <<<"$out"; then
-	ok "--help shows USAGE, EXAMPLES and the options, exit 0"
+	grep -q '^EXAMPLES:' <<<"$out" && grep -q -- '--ringbuf-size' <<<"$out" &&
+	grep -q -- '^ *--pin  *Pin the maps' <<<"$out" && grep -q -- '^ *--keep-pinned ' <<<"$out" &&
+	grep -q -- '^ *--pin-dir=DIR ' <<<"$out"; then
+	ok "--help shows USAGE, EXAMPLES and the options (--pin, --keep-pinned, --pin-dir), exit 0"
 else
-	not_ok "--help shows USAGE, EXAMPLES and the options, exit 0" "$out"
+	not_ok "--help shows USAGE, EXAMPLES and the options (--pin, --keep-pinned, --pin-dir), exit 0" "$out"
 fi
 if grep -q '^       kvmlock-top trace ' <<<"$out" && grep -q '^       kvmlock-top hist ' <<<"$out" &&
 	out=$("$TOOL" trace --help 2>&1) && grep -q '^USAGE: kvmlock-top trace' <<<"$out" &&

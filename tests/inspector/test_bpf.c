@@ -5,13 +5,21 @@
  * as its u64 context, as the tracepoint would pass them. Then the maps
  * must hold exactly what the event sequences imply. Needs root.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <bpf/bpf.h>
@@ -83,16 +91,16 @@ static void run(struct bpf_program *prog, const uint64_t *args, size_t n)
 static void lock_ok(uint64_t vm, uint64_t pid, uint32_t slot, uint64_t flags,
 		    uint64_t hva, uint64_t npages, uint64_t ipa, uint64_t dur)
 {
-	RUN(kt_lock_begin, vm, pid, slot, flags);
-	RUN(kt_pin, vm, pid, slot, hva, npages, !!(flags & KT_LOCK_WRITE), 0, dur / 2);
-	RUN(kt_map, vm, pid, slot, ipa, npages * 4096, flags, dur / 4);
-	RUN(kt_lock_end, vm, pid, slot, flags, npages, 0, dur);
+	RUN(mslot_lock_begin, vm, pid, slot, flags);
+	RUN(mslot_pin, vm, pid, slot, hva, npages, !!(flags & KT_LOCK_WRITE), 0, dur / 2);
+	RUN(mslot_map, vm, pid, slot, ipa, npages * 4096, flags, dur / 4);
+	RUN(mslot_lock_end, vm, pid, slot, flags, npages, 0, dur);
 }
 
 static void unlock_one(uint64_t vm, uint64_t pid, uint32_t slot, uint64_t npages,
 		       uint64_t reason)
 {
-	RUN(kt_unlock, vm, pid, slot, npages, 1, 1, reason, 1000);
+	RUN(mslot_unlock, vm, pid, slot, npages, 1, 1, reason, 1000);
 }
 
 static bool get_slot(uint64_t vm, uint32_t slot, struct kt_slot *out)
@@ -175,12 +183,12 @@ static void test_lock_account_fail(void **state)
 	struct kt_slot s;
 
 	(void)state;
-	RUN(kt_lock_begin, VM, PID, 2, 3);
-	RUN(kt_account_fail, VM, PID, 2, 16, 64, 72, 0, NEG(-12));
-	RUN(kt_lock_end, VM, PID, 2, 3, 0, NEG(-12), 5000);
+	RUN(mslot_lock_begin, VM, PID, 2, 3);
+	RUN(mslot_account_fail, VM, PID, 2, 16, 64, 72, 0, NEG(-12));
+	RUN(mslot_lock_end, VM, PID, 2, 3, 0, NEG(-12), 5000);
 	/* another failure: EFAULT, no account_fail */
-	RUN(kt_lock_begin, VM, PID, 3, 1);
-	RUN(kt_lock_end, VM, PID, 3, 1, 0, NEG(-14), 800);
+	RUN(mslot_lock_begin, VM, PID, 3, 1);
+	RUN(mslot_lock_end, VM, PID, 3, 1, 0, NEG(-14), 800);
 
 	assert_false(get_slot(VM, 2, &s));
 	assert_false(get_slot(VM, 3, &s));
@@ -203,8 +211,8 @@ static void test_lock_busy_keeps_live(void **state)
 	(void)state;
 	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
 	/* LOCK of a locked slot: EBUSY, no pin */
-	RUN(kt_lock_begin, VM, PID, 1, 3);
-	RUN(kt_lock_end, VM, PID, 1, 3, 0, NEG(-16), 50);
+	RUN(mslot_lock_begin, VM, PID, 1, 3);
+	RUN(mslot_lock_end, VM, PID, 1, 3, 0, NEG(-16), 50);
 	assert_true(get_slot(VM, 1, &s));
 	assert_int_equal(s.state, KT_SLOT_LIVE);
 	assert_int_equal(s.npages, 8);
@@ -216,11 +224,11 @@ static void test_lock_failed_after_pin(void **state)
 	struct kt_slot s;
 
 	(void)state;
-	RUN(kt_lock_begin, VM, PID, 4, 3);
-	RUN(kt_pin, VM, PID, 4, 0x1000, 8, 1, 0, 10);
+	RUN(mslot_lock_begin, VM, PID, 4, 3);
+	RUN(mslot_pin, VM, PID, 4, 0x1000, 8, 1, 0, 10);
 	assert_true(get_slot(VM, 4, &s));
 	assert_int_equal(s.state, KT_SLOT_PENDING);
-	RUN(kt_lock_end, VM, PID, 4, 3, 0, NEG(-4), 50);
+	RUN(mslot_lock_end, VM, PID, 4, 3, 0, NEG(-4), 50);
 	assert_false(get_slot(VM, 4, &s));
 }
 
@@ -231,13 +239,13 @@ static void test_unlock(void **state)
 
 	(void)state;
 	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
-	RUN(kt_unlock_begin, VM, PID, 1, 0);
+	RUN(mslot_unlock_begin, VM, PID, 1, 0);
 	unlock_one(VM, PID, 1, 8, KT_REASON_UNLOCK);
-	RUN(kt_unlock_end, VM, PID, 1, 0, 1, 0, 2000);
+	RUN(mslot_unlock_end, VM, PID, 1, 0, 1, 0, 2000);
 	assert_false(get_slot(VM, 1, &s));
 	/* UNLOCK of a slot not locked: -EINVAL, no unlock event */
-	RUN(kt_unlock_begin, VM, PID, 1, 0);
-	RUN(kt_unlock_end, VM, PID, 1, 0, 0, NEG(-22), 300);
+	RUN(mslot_unlock_begin, VM, PID, 1, 0);
+	RUN(mslot_unlock_end, VM, PID, 1, 0, 0, NEG(-22), 300);
 	st = get_stats(VM);
 	assert_int_equal(st->unlocks, 1);
 	assert_int_equal(st->unlocks_failed, 1);
@@ -255,10 +263,10 @@ static void test_unlock_all_and_destroy(void **state)
 		lock_ok(VM, PID, i, 3, 0x1000 * (i + 1), 4, 0x1000000 * (i + 1), 100);
 	for (i = 0; i < 2; i++)
 		lock_ok(VM + 1, PID + 1, i, 1, 0x1000, 4, 0x1000000 * (i + 1), 100);
-	RUN(kt_unlock_begin, VM, PID, 0, KT_UNLOCK_ALL);
+	RUN(mslot_unlock_begin, VM, PID, 0, KT_UNLOCK_ALL);
 	for (i = 0; i < 3; i++)
 		unlock_one(VM, PID, i, 4, KT_REASON_UNLOCK_ALL);
-	RUN(kt_unlock_end, VM, PID, 0, KT_UNLOCK_ALL, 3, 0, 5000);
+	RUN(mslot_unlock_end, VM, PID, 0, KT_UNLOCK_ALL, 3, 0, 5000);
 	/* the other VM's VMM exits: vm-destroy unlocks, no begin/end */
 	for (i = 0; i < 2; i++)
 		unlock_one(VM + 1, PID + 1, i, 4, KT_REASON_VM_DESTROY);
@@ -285,12 +293,12 @@ static void test_unlock_unknown_tombstone(void **state)
 	assert_int_equal(skel->bss->tombstones, 1);
 	assert_int_equal(get_stats(VM)->unlocks, 1);
 	/* locked again: the tombstone turns PENDING, then LIVE */
-	RUN(kt_lock_begin, VM, PID, 5, 1);
-	RUN(kt_pin, VM, PID, 5, 0x5000, 16, 0, 0, 10);
+	RUN(mslot_lock_begin, VM, PID, 5, 1);
+	RUN(mslot_pin, VM, PID, 5, 0x5000, 16, 0, 0, 10);
 	assert_true(get_slot(VM, 5, &s));
 	assert_int_equal(s.state, KT_SLOT_PENDING);
-	RUN(kt_map, VM, PID, 5, 0x50000000, 16 * 4096, 1, 10);
-	RUN(kt_lock_end, VM, PID, 5, 1, 16, 0, 77);
+	RUN(mslot_map, VM, PID, 5, 0x50000000, 16 * 4096, 1, 10);
+	RUN(mslot_lock_end, VM, PID, 5, 1, 16, 0, 77);
 	assert_true(get_slot(VM, 5, &s));
 	assert_int_equal(s.state, KT_SLOT_LIVE);
 	assert_int_equal(s.npages, 16);
@@ -320,7 +328,7 @@ static void test_lock_straddling_attach(void **state)
 
 	(void)state;
 	/* lock_begin, pin and map fired before attach */
-	RUN(kt_lock_end, VM, PID, 9, 3, 128, 0, 4000);
+	RUN(mslot_lock_end, VM, PID, 9, 3, 128, 0, 4000);
 	assert_true(get_slot(VM, 9, &s));
 	assert_int_equal(s.state, KT_SLOT_LIVE);
 	assert_int_equal(s.flags, KT_SLOT_F_RW | KT_SLOT_F_NOADDR);
@@ -331,8 +339,8 @@ static void test_lock_straddling_attach(void **state)
 static void test_deferred_ops(void **state)
 {
 	(void)state;
-	RUN(kt_deferred_ops, VM, PID, 1 | 2, 1, 64, 38352);
-	RUN(kt_deferred_ops, VM, PID, 2 | 4, 1, 64, 55504);
+	RUN(mslot_deferred_ops, VM, PID, 1 | 2, 1, 64, 38352);
+	RUN(mslot_deferred_ops, VM, PID, 2 | 4, 1, 64, 55504);
 	assert_int_equal(get_stats(VM)->deferred_ops, 2);
 }
 
@@ -346,7 +354,7 @@ static void test_pid_filter(void **state)
 	skel = load(pids, 2, 0);
 	lock_ok(VM, 200, 1, 3, 0x1000, 8, 0x8000000, 100);
 	unlock_one(VM + 5, 200, 3, 8, KT_REASON_UNLOCK);
-	RUN(kt_deferred_ops, VM, 200, 1, 1, 8, 10);
+	RUN(mslot_deferred_ops, VM, 200, 1, 1, 8, 10);
 	assert_int_equal(count_entries(skel->maps.slots), 0);
 	assert_int_equal(count_entries(skel->maps.vm_stats), 0);
 	lock_ok(VM + 1, 100, 1, 3, 0x1000, 8, 0x8000000, 100);
@@ -366,7 +374,7 @@ static void test_latency_histogram(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++)
-		RUN(kt_lock_end, VM, PID, i, 1, 1, 0, d[i]);
+		RUN(mslot_lock_end, VM, PID, i, 1, 1, 0, d[i]);
 	st = get_stats(VM);
 	/* bucket indexes worked out by hand: v < 8 is v; then 8 a power of 2 */
 	assert_int_equal(st->lat_hist[1], 1);
@@ -390,14 +398,14 @@ static void test_log2_histograms(void **state)
 	int i;
 
 	(void)state;
-	RUN(kt_lock_end, VM, PID, 1, KT_LOCK_READ, 1, 0, 999);		/* 0 us, 0 ms */
-	RUN(kt_lock_end, VM, PID, 2, KT_LOCK_READ, 1, 0, 2738976);	/* 2738 us, 2 ms */
-	RUN(kt_lock_end, VM, PID, 3, KT_LOCK_READ, 1, 0, 5000000000ULL); /* 5e6 us, 5000 ms */
-	RUN(kt_lock_end, VM, PID, 4, KT_LOCK_READ, 0, NEG(-16), 1000000); /* failed: not counted */
-	RUN(kt_unlock, VM, PID, 1, 1, 1, 1, KT_REASON_UNLOCK, 1297552);	/* 1297 us, 1 ms */
-	RUN(kt_unlock, VM, PID, 2, 1, 1, 1, KT_REASON_UNLOCK, 3000);	/* 3 us, 0 ms */
-	RUN(kt_unlock, VM, PID, 3, 1, 1, 1, KT_REASON_UNLOCK, 1ULL << 40); /* 2^30.03 us */
-	RUN(kt_unlock, VM, PID, 4, 1, 1, 1, KT_REASON_VM_DESTROY, 1ULL << 62); /* past the last slot */
+	RUN(mslot_lock_end, VM, PID, 1, KT_LOCK_READ, 1, 0, 999);		/* 0 us, 0 ms */
+	RUN(mslot_lock_end, VM, PID, 2, KT_LOCK_READ, 1, 0, 2738976);	/* 2738 us, 2 ms */
+	RUN(mslot_lock_end, VM, PID, 3, KT_LOCK_READ, 1, 0, 5000000000ULL); /* 5e6 us, 5000 ms */
+	RUN(mslot_lock_end, VM, PID, 4, KT_LOCK_READ, 0, NEG(-16), 1000000); /* failed: not counted */
+	RUN(mslot_unlock, VM, PID, 1, 1, 1, 1, KT_REASON_UNLOCK, 1297552);	/* 1297 us, 1 ms */
+	RUN(mslot_unlock, VM, PID, 2, 1, 1, 1, KT_REASON_UNLOCK, 3000);	/* 3 us, 0 ms */
+	RUN(mslot_unlock, VM, PID, 3, 1, 1, 1, KT_REASON_UNLOCK, 1ULL << 40); /* 2^30.03 us */
+	RUN(mslot_unlock, VM, PID, 4, 1, 1, 1, KT_REASON_VM_DESTROY, 1ULL << 62); /* past the last slot */
 
 	st = get_stats(VM);
 	assert_non_null(st);
@@ -452,8 +460,8 @@ static void test_reconcile(void **state)
 	(void)state;
 	skel->bss->reconcile_done = 0;
 	/* events after attach: slot 1 being locked, 2 locked, 3 unlocked */
-	RUN(kt_lock_begin, VM, PID, 1, 3);
-	RUN(kt_pin, VM, PID, 1, 0xe000, 8, 1, 0, 10);
+	RUN(mslot_lock_begin, VM, PID, 1, 3);
+	RUN(mslot_pin, VM, PID, 1, 0xe000, 8, 1, 0, 10);
 	lock_ok(VM, PID, 2, 3, 0xf000, 8, 0x2000000, 100);
 	unlock_one(VM, PID, 3, 8, KT_REASON_UNLOCK);
 
@@ -486,8 +494,8 @@ static void test_reconcile(void **state)
 	assert_false(get_slot(VM + 1, 0, &s));
 
 	/* the pending lock completes; unlocking the seeded slot tombstones it */
-	RUN(kt_map, VM, PID, 1, 0x1000000, 8 * 4096, 3, 10);
-	RUN(kt_lock_end, VM, PID, 1, 3, 8, 0, 500);
+	RUN(mslot_map, VM, PID, 1, 0x1000000, 8 * 4096, 3, 10);
+	RUN(mslot_lock_end, VM, PID, 1, 3, 8, 0, 500);
 	assert_true(get_slot(VM, 1, &s));
 	assert_int_equal(s.state, KT_SLOT_LIVE);
 	assert_int_equal(s.flags, KT_SLOT_F_RW);
@@ -567,6 +575,323 @@ static void test_ringbuf_overflow(void **state)
 	}
 }
 
+/*
+ * bpftool prog show names each program by its event: the kernel keeps 15
+ * characters of a name (BPF_OBJ_NAME_LEN), which must still tell the nine
+ * apart; bpftool shows the full name, from BTF, when the kernel's is its
+ * prefix.
+ */
+static void test_prog_names(void **state)
+{
+	static const char *const events[] = {
+		"lock_begin", "pin", "map", "account_fail", "lock_end",
+		"unlock_begin", "unlock", "unlock_end", "deferred_ops",
+	};
+	char kname[9][BPF_OBJ_NAME_LEN], cmd[160], want[64], line[4096];
+	struct bpf_program *prog;
+	size_t n = 0, i, j;
+
+	(void)state;
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		const char *name = bpf_program__name(prog);
+		FILE *f;
+
+		assert_true(n < 9);
+		snprintf(want, sizeof(want), "mslot_%s", events[n]);
+		assert_string_equal(name, want);
+		snprintf(want, sizeof(want), "raw_tp/kvm_memslot_%s", events[n]);
+		assert_string_equal(bpf_program__section_name(prog), want);
+		assert_int_equal(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len), 0);
+		/* the kernel's name: the first 15 characters */
+		assert_int_equal(strncmp(info.name, name, BPF_OBJ_NAME_LEN - 1), 0);
+		assert_int_equal(strlen(info.name),
+				 strlen(name) < BPF_OBJ_NAME_LEN ? strlen(name) : BPF_OBJ_NAME_LEN - 1);
+		memcpy(kname[n], info.name, BPF_OBJ_NAME_LEN);
+		/* and bpftool's: the whole name */
+		snprintf(cmd, sizeof(cmd), "bpftool -j prog show id %u", info.id);
+		f = popen(cmd, "r");
+		assert_non_null(f);
+		line[0] = '\0';
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		assert_int_equal(pclose(f), 0);
+		snprintf(want, sizeof(want), "\"name\":\"%s\"", name);
+		if (!strstr(line, want))
+			fail_msg("bpftool prog show id %u: no %s in %s", info.id, want, line);
+		n++;
+	}
+	assert_int_equal(n, 9);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (!strcmp(kname[i], kname[j]))
+				fail_msg("two programs are %s to the kernel", kname[i]);
+}
+
+/* --- pinning (--pin) ------------------------------------------------ */
+
+/*
+ * A bpffs of our own: this process moves to a private mount namespace
+ * (once) and mounts one on a fresh directory, which holds nothing else.
+ */
+static char bpffs[] = "/tmp/kt-bpffs.XXXXXX";
+static char pin_dir[64];
+static struct kt_pin pins[4];
+static int bpffs_base;		/* entries of a new bpffs: maps.debug ... */
+
+static void private_mounts(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	assert_int_equal(unshare(CLONE_NEWNS), 0);
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	done = true;
+}
+
+static void set_pins(struct kt_pin *p, struct kvmlock_top_bpf *s)
+{
+	p[0] = (struct kt_pin){ "slots", bpf_map__fd(s->maps.slots) };
+	p[1] = (struct kt_pin){ "vm_stats", bpf_map__fd(s->maps.vm_stats) };
+	p[2] = (struct kt_pin){ "events", bpf_map__fd(s->maps.events) };
+	p[3] = (struct kt_pin){ "counters", bpf_map__fd(s->maps.bss) };
+}
+
+static int entries(const char *dir)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *f;
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%d", &n), 1);
+	pclose(f);
+	return n;
+}
+
+static int setup_pin(void **state)
+{
+	setup(state);
+	private_mounts();
+	strcpy(bpffs, "/tmp/kt-bpffs.XXXXXX");
+	assert_non_null(mkdtemp(bpffs));
+	assert_int_equal(mount("bpf", bpffs, "bpf", 0, NULL), 0);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/kvmlock", bpffs);
+	bpffs_base = entries(bpffs);
+	set_pins(pins, skel);
+	return 0;
+}
+
+static int teardown_pin(void **state)
+{
+	umount2(bpffs, MNT_DETACH);
+	rmdir(bpffs);
+	return teardown(state);
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+/* The map pinned at dir/name is the one of fd */
+static bool pinned_is(const char *dir, const char *name, int fd)
+{
+	char path[PATH_MAX + 64];
+	int pfd;
+	bool same;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pfd = bpf_obj_get(path);
+	if (pfd < 0)
+		return false;
+	same = map_id(pfd) == map_id(fd);
+	close(pfd);
+	return same;
+}
+
+/*
+ * bpftool -j map dump pinned dir/map, through the jq filter. bpftool 7.1
+ * gives each entry as bytes, and decoded from BTF as "formatted": the
+ * filter sees [{key, value}...] decoded.
+ */
+static void bpftool_jq(const char *map, const char *filter)
+{
+	char cmd[PATH_MAX + 2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd),
+		 "bpftool -j map dump pinned '%s/%s' | jq -e 'map(.formatted // .) | %s' >/dev/null",
+		 pin_dir, map, filter);
+	rc = system(cmd);
+	if (rc) {
+		snprintf(cmd, sizeof(cmd), "bpftool -j map dump pinned '%s/%s' | jq -c '.[0] | del(.key, .value)' | cut -c1-3000 >&2",
+			 pin_dir, map);
+		rc = system(cmd);
+		fail_msg("bpftool map dump pinned %s/%s does not pass jq '%s' (%d)",
+			 pin_dir, map, filter, rc);
+	}
+}
+
+static void test_pin_unpin(void **state)
+{
+	bool created;
+	char err[512];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(kt_pin_maps(pin_dir, pins, 4, &created, err, sizeof(err)), 0);
+	assert_true(created);
+	for (i = 0; i < 4; i++)
+		assert_true(pinned_is(pin_dir, pins[i].name, pins[i].fd));
+	assert_int_equal(entries(pin_dir), 4);
+
+	/* what bpftool decodes from the BTF: the events' exact values */
+	lock_ok(VM, PID, 1, KT_LOCK_READ | KT_LOCK_WRITE, 0x7f996c1000ULL, 64,
+		0x100000000ULL, 2738976);
+	lock_ok(VM, PID, 2, KT_LOCK_READ, 0x7f00000000ULL, 16, 0x200000000ULL, 1000);
+	RUN(mslot_unlock, VM, PID, 3, 8, 1, 1, KT_REASON_UNLOCK, 1297552);
+	bpftool_jq("vm_stats",
+		   "length == 1 and .[0].key == 7 and (.[0].value | .pid == 4242 and "
+		   ".locks_ok == 2 and .locks_failed == 0 and .unlocks == 1 and "
+		   ".lat_max_ns == 2738976 and .lat_sum_ns == 2739976 and "
+		   ".lock_us[0] == 1 and .lock_us[11] == 1 and .unlock_us[10] == 1 and "
+		   "(.lat_hist | length) == 496 and (.lat_hist | add) == 2)");
+	bpftool_jq("slots",
+		   "sort_by(.key.slot) | map([.key.vm, .key.slot, .value.state, .value.flags, "
+		   ".value.pid, .value.npages, .value.hva, .value.ipa, .value.size, "
+		   ".value.lock_duration_ns]) == [[7, 1, 2, 1, 4242, 64, 548034842624, 4294967296, 262144, 2738976], "
+		   "[7, 2, 2, 0, 4242, 16, 545460846592, 8589934592, 65536, 1000], "
+		   "[7, 3, 3, 0, 4242, 8, 0, 0, 0, 0]]");
+	bpftool_jq("counters",
+		   ".[0].value[\".bss\"] | "
+		   "map(to_entries[0]) | from_entries | .tombstones == 1 and .events_lost == 0 and "
+		   ".reconcile_done == 1 and .map_update_errors == 0");
+
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 4, created), 0);
+	assert_int_equal(access(pin_dir, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(entries(bpffs), bpffs_base);
+	/* a second time: nothing to do, no error */
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 4, created), 0);
+}
+
+#define BUSY_MSG(d) d " already holds pinned maps (another kvmlock-top --pin, or an earlier --keep-pinned): remove them with rm -r " d
+
+static void test_pin_busy(void **state)
+{
+	struct kvmlock_top_bpf *other = load(NULL, 0, 0);
+	struct kt_pin opins[4];
+	char err[512], want[1024];
+	bool created, ocreated;
+	size_t i;
+
+	(void)state;
+	set_pins(opins, other);
+	assert_int_equal(kt_pin_maps(pin_dir, pins, 4, &created, err, sizeof(err)), 0);
+	/* a second kvmlock-top --pin: refused, and the first one's pins stay */
+	ocreated = true;
+	assert_int_equal(kt_pin_maps(pin_dir, opins, 4, &ocreated, err, sizeof(err)), -EEXIST);
+	assert_false(ocreated);
+	snprintf(want, sizeof(want), BUSY_MSG("%s"), pin_dir, pin_dir);
+	assert_string_equal(err, want);
+	for (i = 0; i < 4; i++)
+		assert_true(pinned_is(pin_dir, pins[i].name, pins[i].fd));
+	assert_int_equal(entries(pin_dir), 4);
+
+	/* an earlier --keep-pinned left one pin: refused, nothing added */
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 3, false), 0);
+	assert_int_equal(entries(pin_dir), 1);
+	assert_int_equal(kt_pin_maps(pin_dir, opins, 4, &ocreated, err, sizeof(err)), -EEXIST);
+	assert_string_equal(err, want);
+	assert_int_equal(entries(pin_dir), 1);
+	assert_true(pinned_is(pin_dir, "counters", pins[3].fd));
+	assert_int_equal(kt_unpin_maps(pin_dir, pins, 4, created), 0);
+	assert_int_equal(entries(bpffs), bpffs_base);
+
+	/* an empty directory that was there is used, and left there */
+	assert_int_equal(mkdir(pin_dir, 0755), 0);
+	assert_int_equal(kt_pin_maps(pin_dir, opins, 4, &ocreated, err, sizeof(err)), 0);
+	assert_false(ocreated);
+	assert_int_equal(entries(pin_dir), 4);
+	assert_int_equal(kt_unpin_maps(pin_dir, opins, 4, ocreated), 0);
+	assert_int_equal(entries(pin_dir), 0);
+	assert_int_equal(rmdir(pin_dir), 0);
+	kvmlock_top_bpf__destroy(other);
+}
+
+static void test_pin_no_bpffs(void **state)
+{
+	char tmpfs[] = "/tmp/kt-tmpfs.XXXXXX", dir[PATH_MAX], err[512], want[1024];
+	bool created = true;
+
+	(void)state;
+	assert_non_null(mkdtemp(tmpfs));
+	assert_int_equal(mount("tmpfs", tmpfs, "tmpfs", 0, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/kvmlock", tmpfs);
+	assert_int_equal(kt_pin_maps(dir, pins, 4, &created, err, sizeof(err)), -ENODEV);
+	assert_false(created);
+	snprintf(want, sizeof(want), "bpffs is not mounted at %s: mount -t bpf bpf %s",
+		 tmpfs, tmpfs);
+	assert_string_equal(err, want);
+	assert_int_equal(entries(tmpfs), 0);
+	/* a parent that does not exist, and a trailing slash */
+	snprintf(dir, sizeof(dir), "%s/none/kvmlock/", tmpfs);
+	assert_int_equal(kt_pin_maps(dir, pins, 4, &created, err, sizeof(err)), -ENODEV);
+	snprintf(want, sizeof(want), "bpffs is not mounted at %s/none: mount -t bpf bpf %s/none",
+		 tmpfs, tmpfs);
+	assert_string_equal(err, want);
+	assert_int_equal(entries(tmpfs), 0);
+	assert_int_equal(umount(tmpfs), 0);
+	assert_int_equal(rmdir(tmpfs), 0);
+}
+
+/* Not allowed to create the directory: nobody, in a bpffs of mode 0755 */
+static void test_pin_permission(void **state)
+{
+	char err[512] = "", want[1024];
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(chmod(bpffs, 0755), 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		bool created;
+		int ret = -1;
+
+		close(fds[0]);
+		if (!setresgid(65534, 65534, 65534) && !setresuid(65534, 65534, 65534))
+			ret = kt_pin_maps(pin_dir, pins, 4, &created, err, sizeof(err));
+		else
+			snprintf(err, sizeof(err), "cannot become nobody");
+		if (write(fds[1], err, strlen(err)) < 0)
+			ret = -1;
+		_exit(ret == -EACCES ? 0 : 1);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, sizeof(err) - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	err[n] = '\0';
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	snprintf(want, sizeof(want), "cannot create %s: Permission denied", pin_dir);
+	assert_string_equal(err, want);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(entries(bpffs), bpffs_base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +911,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ringbuf_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prog_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pin_unpin, setup_pin, teardown_pin),
+		cmocka_unit_test_setup_teardown(test_pin_busy, setup_pin, teardown_pin),
+		cmocka_unit_test_setup_teardown(test_pin_no_bpffs, setup_pin, teardown_pin),
+		cmocka_unit_test_setup_teardown(test_pin_permission, setup_pin, teardown_pin),
 	};
 
 	libbpf_set_print(silent);

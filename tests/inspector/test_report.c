@@ -1173,6 +1173,36 @@ static void test_options(void **state)
 	assert_false(kt_pid_wanted(&o, 14));
 }
 
+static void test_pin_options(void **state)
+{
+	char *a1[] = { "kvmlock-top", NULL };
+	char *a2[] = { "kvmlock-top", "--pin", "-b", "1", NULL };
+	char *a3[] = { "kvmlock-top", "top", "--keep-pinned", NULL };
+	char *a4[] = { "kvmlock-top", "--pin-dir", "/sys/fs/bpf/kt2", NULL };
+	char *a5[] = { "kvmlock-top", "--pin-dir=/mnt/bpf/x/", "--keep-pinned", "--pin", NULL };
+	struct kt_opts o;
+
+	(void)state;
+	assert_int_equal(kt_parse_args(1, a1, &o, ARGP_NO_EXIT), 0);
+	assert_false(o.pin || o.keep_pinned);
+	assert_string_equal(o.pin_dir, "/sys/fs/bpf/kvmlock");
+	assert_int_equal(kt_parse_args(4, a2, &o, ARGP_NO_EXIT), 0);
+	assert_true(o.pin && o.batch);
+	assert_false(o.keep_pinned);
+	assert_string_equal(o.pin_dir, KT_PIN_DIR);
+	assert_int_equal(o.interval_s, 1);
+	/* --keep-pinned and --pin-dir imply --pin */
+	assert_int_equal(kt_parse_args(3, a3, &o, ARGP_NO_EXIT), 0);
+	assert_true(o.pin && o.keep_pinned);
+	assert_int_equal(kt_parse_args(3, a4, &o, ARGP_NO_EXIT), 0);
+	assert_true(o.pin);
+	assert_false(o.keep_pinned);
+	assert_string_equal(o.pin_dir, "/sys/fs/bpf/kt2");
+	assert_int_equal(kt_parse_args(4, a5, &o, ARGP_NO_EXIT), 0);
+	assert_true(o.pin && o.keep_pinned);
+	assert_string_equal(o.pin_dir, "/mnt/bpf/x/");
+}
+
 static void test_option_errors(void **state)
 {
 	static const struct {
@@ -1194,6 +1224,14 @@ static void test_option_errors(void **state)
 		{ { "--ringbuf-size", "1024" }, "invalid ring buffer size '1024': a power of two, a multiple of the page size (4096), at most 1G" },
 		{ { "--ringbuf-size", "2G" }, "invalid ring buffer size '2G': a power of two, a multiple of the page size (4096), at most 1G" },
 		{ { "--bogus" }, "bad option '--bogus' (see kvmlock-top --help)" },
+		{ { "--pin-dir" }, "bad option '--pin-dir' (see kvmlock-top --help)" },
+		{ { "--pin-dir", "" }, "invalid --pin-dir '': a directory to create in a bpffs mount" },
+		{ { "--pin-dir", "/" }, "invalid --pin-dir '/': a directory to create in a bpffs mount" },
+		{ { "--pin=x" }, "bad option '--pin=x' (see kvmlock-top --help)" },
+		/* top only */
+		{ { "trace", "--pin" }, "bad option '--pin' (see kvmlock-top trace --help)" },
+		{ { "hist", "--keep-pinned" }, "bad option '--keep-pinned' (see kvmlock-top hist --help)" },
+		{ { "trace", "--pin-dir", "/sys/fs/bpf/x" }, "bad option '--pin-dir' (see kvmlock-top trace --help)" },
 	};
 	struct kt_opts o;
 	size_t i;
@@ -1397,6 +1435,7 @@ int main(void)
 		cmocka_unit_test(test_prom_counters),
 		cmocka_unit_test(test_prom_write),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_pin_options),
 		cmocka_unit_test(test_option_errors),
 		cmocka_unit_test(test_parse_memslots),
 		cmocka_unit_test(test_list_vms),
