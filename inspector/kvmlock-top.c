@@ -464,6 +464,8 @@ int main(int argc, char **argv)
 	}
 	memcpy((void *)skel->rodata->target_pids, o.pids, sizeof(o.pids));
 	skel->rodata->nr_target_pids = o.nr_pids;
+	/* top and hist drain the ring each interval: wake them only when it fills */
+	skel->rodata->wakeup_bytes = o.mode == KT_MODE_TRACE ? 0 : o.ringbuf_size / 2;
 	if (bpf_map__set_max_entries(skel->maps.events, (uint32_t)o.ringbuf_size)) {
 		die_msg("cannot size the ring buffer");
 		goto cleanup;
