@@ -468,7 +468,7 @@ void kt_fmt_ns(char *buf, size_t len, uint64_t ns)
 	fmt_scaled(buf, len, ns, units, 4, 1000);
 }
 
-static void fmt_iso(char *buf, size_t len, const struct timespec *ts)
+void kt_fmt_iso(char *buf, size_t len, const struct timespec *ts)
 {
 	struct tm tm;
 	char base[32];
@@ -537,18 +537,9 @@ static void print_ops_line(FILE *f, const char *vm, const struct kt_agg *iv,
 		     unl, ufail, acct, p50, p99, max, age);
 }
 
-void kt_render_text(FILE *f, const struct kt_report *r)
+/* The lines that only say something when something is wrong or unusual */
+void kt_render_notes(FILE *f, const struct kt_report *r)
 {
-	char ts[64], vm[24], pid[16], vmlck[16], limit[16], pct[16], age[16];
-	char a[16], b[16], c[16];
-	const struct kt_vm_row *row;
-	uint64_t ps = r->page_size;
-	size_t i, j;
-
-	fmt_iso(ts, sizeof(ts), &r->wall);
-	kt_fmt_bytes(a, sizeof(a), r->totals.locked_pages * ps);
-	fprintf(f, "%s  VMs %zu  slots %" PRIu64 "  locked %s  events %" PRIu64 "\n",
-		ts, r->nr_vms, r->totals.locked_slots, a, r->events_received);
 	if (r->events_lost)
 		fprintf(f, "events lost: %" PRIu64 " (%" PRIu64 " since start): ring buffer full; counts stay exact\n",
 			r->events_lost, r->events_lost_total);
@@ -561,27 +552,63 @@ void kt_render_text(FILE *f, const struct kt_report *r)
 			r->state_mismatches);
 	if (r->map_update_errors)
 		fprintf(f, "BPF maps full: %" PRIu64 " updates lost\n", r->map_update_errors);
+}
+
+/* The memory table's strings of a row: VM (with its mismatch mark) to USE% */
+void kt_row_text(const struct kt_vm_row *row, struct kt_row_text *t)
+{
+	snprintf(t->vm, sizeof(t->vm), "%s%" PRIu64, row->mismatch ? "*" : "", row->vm);
+	snprintf(t->pid, sizeof(t->pid), "%" PRIu32, row->pid);
+	strcpy(t->vmlck, "-");
+	strcpy(t->limit, "-");
+	strcpy(t->pct, "-");
+	if (row->proc.vmlck_known)
+		kt_fmt_bytes(t->vmlck, sizeof(t->vmlck), row->proc.vmlck_bytes);
+	if (row->proc.limit_known && row->proc.limit_unlimited)
+		strcpy(t->limit, "unlim");
+	else if (row->proc.limit_known)
+		kt_fmt_bytes(t->limit, sizeof(t->limit), row->proc.limit_bytes);
+	if (row->pct_valid)
+		snprintf(t->pct, sizeof(t->pct), "%.1f", row->pct);
+}
+
+/* A row of the slot table; vm is the first column's text */
+void kt_fmt_slot(char *buf, size_t len, const char *vm, const struct kt_slot_row *s)
+{
+	char ipa0[24] = "?", ipa1[24] = "?", a[16], c[16];
+
+	if (!s->noaddr) {
+		snprintf(ipa0, sizeof(ipa0), "0x%" PRIx64, s->ipa_start);
+		snprintf(ipa1, sizeof(ipa1), "0x%" PRIx64, s->ipa_end);
+	}
+	kt_fmt_ns(a, sizeof(a), s->locked_for_ns);
+	kt_fmt_ns(c, sizeof(c), s->lock_latency_ns);
+	snprintf(buf, len, "%5s %5" PRIu32 " %14s %14s %9" PRIu64 " %4s %10s %8s",
+		 vm, s->slot, ipa0, ipa1, s->npages, s->rw ? "rw" : "r", a, c);
+}
+
+void kt_render_text(FILE *f, const struct kt_report *r)
+{
+	char ts[64], vm[24], age[16], a[16], b[16], line[128];
+	const struct kt_vm_row *row;
+	struct kt_row_text t;
+	uint64_t ps = r->page_size;
+	size_t i, j;
+
+	kt_fmt_iso(ts, sizeof(ts), &r->wall);
+	kt_fmt_bytes(a, sizeof(a), r->totals.locked_pages * ps);
+	fprintf(f, "%s  VMs %zu  slots %" PRIu64 "  locked %s  events %" PRIu64 "\n",
+		ts, r->nr_vms, r->totals.locked_slots, a, r->events_received);
+	kt_render_notes(f, r);
 
 	fprintf(f, "%5s %7s %-10s %5s %8s %6s %6s %6s %6s %6s %5s\n", "VM", "PID",
 		"COMM", "SLOTS", "PAGES", "LOCKED", "RW", "RO", "VMLCK", "LIMIT", "USE%");
 	for (i = 0; i < r->nr_rows; i++) {
 		row = &r->rows[i];
-		snprintf(vm, sizeof(vm), "%s%" PRIu64, row->mismatch ? "*" : "", row->vm);
-		snprintf(pid, sizeof(pid), "%" PRIu32, row->pid);
-		strcpy(vmlck, "-");
-		strcpy(limit, "-");
-		strcpy(pct, "-");
-		if (row->proc.vmlck_known)
-			kt_fmt_bytes(vmlck, sizeof(vmlck), row->proc.vmlck_bytes);
-		if (row->proc.limit_known && row->proc.limit_unlimited)
-			strcpy(limit, "unlim");
-		else if (row->proc.limit_known)
-			kt_fmt_bytes(limit, sizeof(limit), row->proc.limit_bytes);
-		if (row->pct_valid)
-			snprintf(pct, sizeof(pct), "%.1f", row->pct);
-		print_mem_line(f, vm, pid, row->proc.comm, row->locked_slots,
+		kt_row_text(row, &t);
+		print_mem_line(f, t.vm, t.pid, row->proc.comm, row->locked_slots,
 			       row->locked_pages, ps, row->rw_pages, row->ro_pages,
-			       vmlck, limit, pct);
+			       t.vmlck, t.limit, t.pct);
 	}
 	print_mem_line(f, "TOTAL", "", "", r->totals.locked_slots,
 		       r->totals.locked_pages, ps, r->totals.rw_pages,
@@ -615,19 +642,10 @@ void kt_render_text(FILE *f, const struct kt_report *r)
 			"LOCK-LAT");
 		for (i = 0; i < r->nr_rows; i++) {
 			row = &r->rows[i];
+			snprintf(vm, sizeof(vm), "%" PRIu64, row->vm);
 			for (j = 0; j < row->nr_slots; j++) {
-				const struct kt_slot_row *s = &row->slots[j];
-				char ipa0[24] = "?", ipa1[24] = "?";
-
-				if (!s->noaddr) {
-					snprintf(ipa0, sizeof(ipa0), "0x%" PRIx64, s->ipa_start);
-					snprintf(ipa1, sizeof(ipa1), "0x%" PRIx64, s->ipa_end);
-				}
-				kt_fmt_ns(a, sizeof(a), s->locked_for_ns);
-				kt_fmt_ns(c, sizeof(c), s->lock_latency_ns);
-				fprintf(f, "%5" PRIu64 " %5" PRIu32 " %14s %14s %9" PRIu64
-					" %4s %10s %8s\n", row->vm, s->slot, ipa0, ipa1,
-					s->npages, s->rw ? "rw" : "r", a, c);
+				kt_fmt_slot(line, sizeof(line), vm, &row->slots[j]);
+				fprintf(f, "%s\n", line);
 			}
 		}
 	}
@@ -757,7 +775,7 @@ void kt_render_json(FILE *f, const struct kt_report *r)
 	char ts[64];
 	size_t i;
 
-	fmt_iso(ts, sizeof(ts), &r->wall);
+	kt_fmt_iso(ts, sizeof(ts), &r->wall);
 	fprintf(f, "{\"timestamp\":\"%s\"", ts);
 	json_u64(f, "interval_ns", r->interval_ns);
 	json_u64(f, "page_size_bytes", r->page_size);

@@ -176,6 +176,20 @@ void kt_history_free(struct kt_history *h);
 void kt_sort_rows(struct kt_vm_row *rows, size_t n, enum kt_sort key);
 
 void kt_render_text(FILE *f, const struct kt_report *r);
+/* Text mode's conditional lines: events lost, start-up, mismatches, maps full */
+void kt_render_notes(FILE *f, const struct kt_report *r);
+
+/* A VM row's memory columns as the text report shows them ("-": unknown) */
+struct kt_row_text {
+	char vm[24];			/* "*" first when the kernel's counts differ */
+	char pid[16];
+	char vmlck[16];
+	char limit[16];			/* "unlim" when unlimited */
+	char pct[16];
+};
+void kt_row_text(const struct kt_vm_row *row, struct kt_row_text *t);
+/* A slot table row (76 characters), vm its first column */
+void kt_fmt_slot(char *buf, size_t len, const char *vm, const struct kt_slot_row *s);
 void kt_render_json(FILE *f, const struct kt_report *r);
 /* s as a JSON string, quoted and escaped */
 void kt_json_str(FILE *f, const char *s);
@@ -183,5 +197,7 @@ void kt_json_str(FILE *f, const char *s);
 /* "1.5G", "768K", "12.3ms": at most 6 characters */
 void kt_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 void kt_fmt_ns(char *buf, size_t len, uint64_t ns);
+/* "2026-12-01T00:00:00.123Z" */
+void kt_fmt_iso(char *buf, size_t len, const struct timespec *ts);
 
 #endif /* KVMLOCK_REPORT_H */
