@@ -178,6 +178,30 @@ static int add_gone(uint64_t **gone, size_t *nr, uint64_t vm)
 	return 0;
 }
 
+/* Since start, or since the last kt_history_reset() when vm was there */
+static void cumulative(struct kt_agg *cum, const struct kt_vm_stats *cur,
+		       const struct kt_history *h, uint64_t vm)
+{
+	const struct kt_vm_stats *base = find_stats(h->base, h->nr_base, vm);
+
+	if (base)
+		kt_agg_interval(cum, cur, base);
+	else
+		kt_agg_from_stats(cum, cur);
+}
+
+/* A VM gone: no base any more (its id may come back as another VM's) */
+static void forget_base(struct kt_history *h, uint64_t vm)
+{
+	size_t i;
+
+	for (i = 0; i < h->nr_base; i++)
+		if (h->base[i].vm == vm) {
+			h->base[i] = h->base[--h->nr_base];
+			return;
+		}
+}
+
 static int fill_row(struct kt_vm_row *row, const struct kt_live_vm *v,
 		    const struct kt_sample *smp, const struct kt_history *h,
 		    uint64_t page_size)
@@ -194,7 +218,7 @@ static int fill_row(struct kt_vm_row *row, const struct kt_live_vm *v,
 	prev = find_stats(h->prev, h->nr_prev, v->vm);
 	if (!cur)
 		cur = &zero;
-	kt_agg_from_stats(&row->cum, cur);
+	cumulative(&row->cum, cur, h, v->vm);
 	kt_agg_interval(&row->iv, cur, prev);
 	kt_lat_from_hist(row->iv.lat_hist, row->iv.lat_max_ns, &row->lat);
 	if (cur->account_failures) {
@@ -317,8 +341,9 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		}
 		kt_agg_interval(&gone_iv, &e->s, find_stats(h->prev, h->nr_prev, e->vm));
 		kt_agg_add(&r->totals.iv, &gone_iv);
-		kt_agg_from_stats(&cum, &e->s);
+		cumulative(&cum, &e->s, h, e->vm);
 		kt_agg_add(&h->departed, &cum);
+		forget_base(h, e->vm);
 		if (add_gone(gone, nr_gone, e->vm))
 			goto nomem;
 	}
@@ -337,7 +362,7 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 	h->events_received_total += smp->events_received;
 	r->events_received = smp->events_received;
 	r->events_received_total = h->events_received_total;
-	r->events_lost_total = smp->events_lost_total;
+	r->events_lost_total = smp->events_lost_total - h->events_lost_base;
 	r->events_lost = smp->events_lost_total - h->events_lost_prev;
 	h->events_lost_prev = smp->events_lost_total;
 	r->seeded = h->rec.seeded;
@@ -377,6 +402,37 @@ void kt_history_free(struct kt_history *h)
 	free(h->prev);
 	h->prev = NULL;
 	h->nr_prev = 0;
+	free(h->base);
+	h->base = NULL;
+	h->nr_base = 0;
+}
+
+int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
+		     size_t nr, uint64_t events_lost_total)
+{
+	size_t size = (nr ? nr : 1) * sizeof(*stats);
+	struct kt_stats_entry *prev = malloc(size), *base = malloc(size);
+
+	if (!prev || !base) {
+		free(prev);
+		free(base);
+		return -ENOMEM;
+	}
+	if (nr) {
+		memcpy(prev, stats, nr * sizeof(*stats));
+		memcpy(base, stats, nr * sizeof(*stats));
+	}
+	free(h->prev);
+	free(h->base);
+	h->prev = prev;
+	h->nr_prev = nr;
+	h->base = base;
+	h->nr_base = nr;
+	memset(&h->departed, 0, sizeof(h->departed));
+	h->events_received_total = 0;
+	h->events_lost_prev = events_lost_total;
+	h->events_lost_base = events_lost_total;
+	return 0;
 }
 
 /* --- sorting --------------------------------------------------------- */

@@ -147,6 +147,13 @@ struct kt_history {
 	uint64_t events_received_total;
 	uint64_t events_lost_prev;
 	struct kt_reconciled rec;
+	/*
+	 * The counters at the last kt_history_reset(): "since start" figures
+	 * are counted from them (none: from the BPF maps' zero).
+	 */
+	struct kt_stats_entry *base;
+	size_t nr_base;
+	uint64_t events_lost_base;
 };
 
 /* Histogram */
@@ -172,6 +179,15 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		    struct kt_report *r, uint64_t **gone, size_t *nr_gone);
 void kt_report_free(struct kt_report *r);
 void kt_history_free(struct kt_history *h);
+/*
+ * Counts from now: stats (a dump of vm_stats made now) becomes both the
+ * previous interval's dump and the base of the cumulative counters, whose
+ * figures start from zero again, as do the events received and lost
+ * (events_lost_total: the BPF counter now). Returns 0 or -ENOMEM (h as
+ * it was).
+ */
+int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
+		     size_t nr, uint64_t events_lost_total);
 
 void kt_sort_rows(struct kt_vm_row *rows, size_t n, enum kt_sort key);
 
