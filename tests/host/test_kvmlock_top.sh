@@ -39,6 +39,7 @@ run_cmocka() { # suite binary
 run_cmocka report "$OUT/host/test_report"
 run_cmocka trace "$OUT/host/test_trace"
 run_cmocka hist "$OUT/host/test_hist"
+run_cmocka screen "$OUT/host/test_screen"
 
 if [ "$(id -u)" -eq 0 ]; then
 	run_cmocka bpf "$OUT/host/test_bpf"
