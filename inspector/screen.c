@@ -124,7 +124,7 @@ enum kt_screen_action kt_screen_key(struct kt_screen_state *st, int key)
 	case '-':
 		return interval_key(st, -1);
 	case 'z':
-		status(st, "counters zeroed");
+		status(st, "counters zeroed: from the next interval on");
 		return KT_SCREEN_ZERO;
 	case 'h':
 	case '?':
@@ -218,11 +218,13 @@ static void header(struct lines *l, const struct kt_report *r,
 {
 	char ts[64] = "", sort[32], pid[24] = "";
 
-	if (r)
-		kt_fmt_iso(ts, sizeof(ts), &r->wall);
+	if (r) {
+		kt_fmt_iso(ts + 2, sizeof(ts) - 2, &r->wall);
+		memcpy(ts, "  ", 2);
+	}
 	if (st->pid)
 		snprintf(pid, sizeof(pid), "  pid %" PRIu32, st->pid);
-	add_line(l, "kvmlock-top  %s  every %" PRIu64 "s  sort %s%s", ts,
+	add_line(l, "kvmlock-top%s  every %" PRIu64 "s  sort %s%s", ts,
 		 st->interval_s, kt_screen_sort_label(st, sort, sizeof(sort)), pid);
 }
 
@@ -474,7 +476,7 @@ int kt_screen_start(char *err, size_t len)
 	/* newterm, not initscr: initscr prints and exits when it cannot */
 	screen = newterm(NULL, stdout, stdin);
 	if (!screen) {
-		snprintf(err, len, "cannot use this terminal (TERM=%s) for the screen: -b gives plain text",
+		snprintf(err, len, "no screen on this terminal (TERM=%s): use -b for plain text",
 			 term && *term ? term : "unset");
 		return -1;
 	}

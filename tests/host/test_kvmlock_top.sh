@@ -80,6 +80,45 @@ done
 expect "nothing left attached or loaded by the other modes" "$progs_before" \
 	"$(bpftool prog show 2>/dev/null | grep -c ' name kt_' || true)"
 
+# The same on a terminal, where top would be the ncurses screen: a tmux
+# pane of 80x24 running a shell. The refusal comes before any screen is
+# set up, so it is the same one line; then the terminal is as it was: no
+# alternate screen, cursor shown, keypad mode off, and what is typed at
+# the prompt echoes and runs.
+pane_wait() { # pattern: until the pane shows it, at most 10 s
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qE -- "$1" <<<"$(tm capture-pane -p -J)" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+tm() { tmux -L "kvmlock-test-$$" "$@"; }
+if ! command -v tmux >/dev/null; then
+	not_ok "tmux is there to run kvmlock-top on a terminal"
+elif tm new-session -d -x 80 -y 24 "env PS1='$ ' bash --norc --noprofile" &&
+	tm send-keys "$TOOL 1 1; echo \"rc=\$?\"" Enter && pane_wait '^rc=[0-9]+$'; then
+	pane=$(tm capture-pane -p -J)
+	if grep -qFx -- "$out" <<<"$pane" && grep -qx 'rc=1' <<<"$pane" &&
+		[ "$(grep -c 'kvmlock-top: ' <<<"$pane")" -eq 1 ]; then
+		ok "on a terminal (tmux, 80x24): the same one line, exit 1"
+	else
+		not_ok "on a terminal (tmux, 80x24): the same one line, exit 1" "$pane"
+	fi
+	expect "on a terminal: no alternate screen, cursor shown, keypad mode off after it" \
+		"0 1 0" "$(tm display-message -p '#{alternate_on} #{cursor_flag} #{keypad_cursor_flag}')"
+	tm send-keys "echo typed-\$((6 * 7))" Enter
+	if pane_wait '^typed-42$' && grep -qFx '$ echo typed-$((6 * 7))' <<<"$(tm capture-pane -p -J)"; then
+		ok "on a terminal: the shell's prompt echoes and runs what is typed after it"
+	else
+		not_ok "on a terminal: the shell's prompt echoes and runs what is typed after it" \
+			"$(tm capture-pane -p -J)"
+	fi
+else
+	not_ok "kvmlock-top runs in a tmux pane" "$(tm capture-pane -p -J 2>&1)"
+fi
+tm kill-server 2>/dev/null
+
 # A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
 # a mount namespace of its own.
 out=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" -b 1 1' "$TOOL" 2>&1)

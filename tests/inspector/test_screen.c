@@ -237,7 +237,7 @@ static void test_keys(void **state)
 	assert_string_equal(st->status, "the interval is 3600 s at most");
 
 	assert_int_equal(kt_screen_key(st, 'z'), KT_SCREEN_ZERO);
-	assert_string_equal(st->status, "counters zeroed");
+	assert_string_equal(st->status, "counters zeroed: from the next interval on");
 	kt_screen_key(st, 'x');
 	assert_string_equal(st->status, "");	/* until the next key */
 
@@ -463,7 +463,7 @@ static void test_no_report_yet(void **state)
 	kt_screen_lines_free(&f->l);
 	assert_int_equal(kt_screen_lines(NULL, &f->st, 80, 24, &f->l), 0);
 	assert_int_equal(f->l.n, 24);
-	assert_string_equal(f->l.line[0], "kvmlock-top    every 1s  sort pages desc");
+	assert_string_equal(f->l.line[0], "kvmlock-top  every 1s  sort pages desc");
 	assert_true(contains(&f->l, "waiting for the first interval"));
 	assert_int_equal(f->l.header, SIZE_MAX);
 	for (i = 0; i < f->l.n; i++)
