@@ -360,7 +360,7 @@ static void last_line(struct lines *l, const struct kt_screen_state *st)
 		add_line(l, "h help  q quit  s sort  r reverse  p pid  d slots  +/- interval  z zero");
 }
 
-/* Moves the line strings of from to to (from is left empty) */
+/* Moves at most max lines of from to the end of to; frees the rest */
 static void move_lines(struct lines *to, struct lines *from, size_t max)
 {
 	size_t i;

@@ -38,9 +38,11 @@ struct kt_screen_state {
 enum kt_screen_action {
 	KT_SCREEN_NONE,			/* nothing changed */
 	KT_SCREEN_REDRAW,		/* the view changed: draw the last report again */
-	KT_SCREEN_RESAMPLE,		/* the interval changed: redraw, and the
-					 * interval under way ends at its start
-					 * plus the new length */
+	/*
+	 * the interval changed: redraw; the one under way ends at its
+	 * start plus the new length
+	 */
+	KT_SCREEN_RESAMPLE,
 	KT_SCREEN_ZERO,			/* zero the counters, restart the interval now */
 	KT_SCREEN_QUIT,
 };

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # kvmlock-top on the host: it builds (host and static arm64), its userspace
-# logic passes the cmocka unit tests (test_report), its BPF programs do
-# what the events imply when run with BPF_PROG_TEST_RUN (test_bpf, root),
-# and the tool refuses, with one line and nothing left attached, what this
-# host lacks (the kvm_memslot_* events), bad options and missing privileges.
+# logic passes the cmocka unit tests (test_report, test_trace, test_hist,
+# test_screen), its BPF programs do what the events imply when run with
+# BPF_PROG_TEST_RUN (test_bpf, root), and the tool refuses, with one line
+# and nothing left attached, what this host lacks (the kvm_memslot_*
+# events), bad options and missing privileges; on a terminal too, where
+# the refusal comes before the interactive screen and leaves the terminal
+# as it was.
 #
 # The BPF object is built against the patched kernel's BTF: VMLINUX_BTF if
 # set, else $KVMLOCK_KERNEL_DIR/vmlinux.btf (make check sets the latter).

@@ -499,7 +499,8 @@ static void test_height_cut(void **state)
 	keys(&f->st, "d");		/* 6 body lines: 3 VMs, 3 slots */
 	draw(f, 80, 13);		/* 6 on top, 6 for the body, the last */
 	assert_int_equal(find(&f->l, "..."), -1);
-	assert_string_equal(f->l.line[11], "    3     123 ev?[2Jil       0     0B      -      -     -     0     0      -");
+	assert_string_equal(f->l.line[11],
+			    "    3     123 ev?[2Jil       0     0B      -      -     -     0     0      -");
 	draw(f, 80, 12);		/* room for 5: 4 and the cut */
 	assert_string_equal(f->l.line[10], "... 2 more");
 	vm_order(&f->l, order, sizeof(order));
