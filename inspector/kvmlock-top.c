@@ -5,11 +5,13 @@
  * Attach first, then read the kernel state and reconcile it into the BPF
  * slot map (see reconcile()), then every interval: drain the ring buffer,
  * dump the maps, list the live VMs, print, and forget VMs that are gone.
+ * On a terminal, top is an ncurses screen (screen.c) that keys change.
  */
 #include <argp.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +32,7 @@
 #include "options.h"
 #include "prom.h"
 #include "report.h"
+#include "screen.h"
 #include "trace.h"
 
 #define DEBUGFS_MAGIC	0x64626720
@@ -49,15 +52,24 @@ static const char *const tp_names[] = {
 };
 #define NR_TP (sizeof(tp_names) / sizeof(tp_names[0]))
 
+/* A fatal error while the screen is up: printed once it is gone */
+static char fatal_msg[PATH_MAX + 256];
+
 static void die_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kvmlock-top: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (kt_screen_active()) {
+		/* the first one: what follows is its consequence */
+		if (!fatal_msg[0])
+			vsnprintf(fatal_msg, sizeof(fatal_msg), fmt, ap);
+	} else {
+		fputs("kvmlock-top: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void on_signal(int sig)
@@ -69,6 +81,9 @@ static void on_signal(int sig)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	/* it would be written over the screen, and the screen over it */
+	if (kt_screen_active())
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
@@ -417,6 +432,224 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 	return err;
 }
 
+/*
+ * The interactive wait: the ring buffer and the keyboard together, until
+ * the deadline, a signal or a key (*key, else KT_SCREEN_NO_KEY).
+ */
+static int wait_key(struct ring_buffer *rb, uint64_t deadline, int *key)
+{
+	struct pollfd fds[2] = {
+		{ .fd = ring_buffer__epoll_fd(rb), .events = POLLIN },
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+	};
+	uint64_t now;
+	int err;
+
+	/* first the keys curses has read already: poll() cannot see them */
+	while ((*key = kt_screen_read_key()) == KT_SCREEN_NO_KEY &&
+	       !exiting && (now = mono_ns()) < deadline) {
+		uint64_t ms = (deadline - now + 999999) / 1000000;
+
+		/* a signal (SIGWINCH too: a KEY_RESIZE then) ends it early */
+		if (poll(fds, 2, ms > 200 ? 200 : (int)ms) < 0 && errno != EINTR) {
+			err = -errno;
+			die_msg("waiting for events and keys: %s", strerror(-err));
+			return err;
+		}
+		if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL))
+			exiting = 1;	/* the terminal is gone */
+		if (fds[0].revents & POLLIN) {
+			err = ring_buffer__consume(rb);
+			if (err < 0 && err != -EINTR) {
+				die_msg("reading the ring buffer: %s", strerror(-err));
+				return err;
+			}
+		}
+	}
+	err = ring_buffer__consume(rb);
+	return err < 0 && err != -EINTR ? err : 0;
+}
+
+/* What st says about r (NULL: none yet), on the screen at its size now */
+static int show(struct kt_report *r, const struct kt_screen_state *st)
+{
+	struct kt_screen_lines l;
+	int cols, rows;
+
+	kt_screen_size(&cols, &rows);
+	if (kt_screen_lines(r, st, cols, rows, &l)) {
+		die_msg("out of memory");
+		return -ENOMEM;
+	}
+	kt_screen_draw(&l);
+	kt_screen_lines_free(&l);
+	return 0;
+}
+
+/* z: the totals count from now, and the interval under way restarts */
+static int zero_counters(struct kvmlock_top_bpf *skel, struct kt_history *h,
+			 uint64_t *last)
+{
+	struct kt_stats_entry *stats = NULL;
+	size_t nr = 0;
+	int err;
+
+	err = kt_dump_stats(bpf_map__fd(skel->maps.vm_stats), &stats, &nr);
+	if (!err)
+		err = kt_history_reset(h, stats, nr,
+				       __atomic_load_n(&skel->bss->events_lost,
+						       __ATOMIC_RELAXED));
+	free(stats);
+	if (err) {
+		die_msg("cannot zero the counters: %s", strerror(-err));
+		return err;
+	}
+	events_received = 0;
+	*last = mono_ns();
+	return 0;
+}
+
+/*
+ * One interval's end: sample, build *rep (the previous one freed only
+ * now: the screen redraws it until then), forget the VMs gone. A warning
+ * goes to the screen's status when there is one (st), else to stderr.
+ */
+static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
+			struct kt_history *hist, uint64_t page_size, uint64_t *last,
+			struct kt_report *rep, struct kt_screen_state *st)
+{
+	struct kt_sample smp = {};
+	struct kt_report next;
+	uint64_t *gone;
+	size_t nr_gone;
+	int err;
+
+	err = take_sample(skel, &smp);
+	if (err) {
+		free_sample(&smp);
+		return err;
+	}
+	smp.interval_ns = smp.now_ns - *last;
+	smp.events_received = events_received;
+	events_received = 0;
+	*last = smp.now_ns;
+	err = kt_build_report(hist, &smp, o, page_size, &next, &gone, &nr_gone);
+	free_sample(&smp);
+	if (err) {
+		die_msg("out of memory");
+		return err;
+	}
+	kt_report_free(rep);
+	*rep = next;
+	/* Their last figures are in the totals now */
+	if (kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
+			  bpf_map__fd(skel->maps.slots), gone, nr_gone)) {
+		if (st)
+			snprintf(st->status, sizeof(st->status),
+				 "warning: cannot forget a VM gone");
+		else
+			fprintf(stderr, "kvmlock-top: warning: cannot forget a VM gone\n");
+	}
+	free(gone);
+	return 0;
+}
+
+/* A key on the screen: 1 to quit, 0, or a negative errno */
+static int on_key(struct kvmlock_top_bpf *skel, struct kt_history *hist,
+		  struct kt_screen_state *st, int key, struct kt_report *rep,
+		  uint64_t *last)
+{
+	int err;
+
+	switch (kt_screen_key(st, key)) {
+	case KT_SCREEN_QUIT:
+		return 1;
+	case KT_SCREEN_ZERO:
+		err = zero_counters(skel, hist, last);
+		if (err)
+			return err;
+		/* fallthrough */
+	case KT_SCREEN_REDRAW:
+	case KT_SCREEN_RESAMPLE:	/* the loop's deadline follows st */
+		return show(rep, st);
+	case KT_SCREEN_NONE:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * top's loop: a report per interval, as text or JSON, or on the screen
+ * (interactive), where keys between two intervals redraw the last report
+ * without sampling. The caller ends the screen.
+ */
+static int run_top(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
+		   const struct kt_opts *o, struct kt_history *hist,
+		   uint64_t page_size, bool interactive)
+{
+	struct kt_screen_state st, *scr = interactive ? &st : NULL;
+	struct kt_report rep = {};
+	uint64_t last, n = 0;
+	char msg[256];
+	int err, key;
+
+	kt_screen_init(&st, o);
+	last = mono_ns();
+	err = reconcile(skel, o, &hist->rec);
+	if (err)
+		return err;
+	if (interactive) {
+		if (kt_screen_start(msg, sizeof(msg))) {
+			die_msg("%s", msg);
+			return -1;
+		}
+		err = show(NULL, &st);
+	}
+	while (!err && (!o->count || n < o->count)) {
+		uint64_t deadline = last + st.interval_s * 1000000000ULL;
+
+		if (!interactive) {
+			err = wait_interval(rb, deadline);
+		} else {
+			err = wait_key(rb, deadline, &key);
+			if (err || exiting)
+				break;
+			if (key != KT_SCREEN_NO_KEY) {
+				err = on_key(skel, hist, &st, key, n ? &rep : NULL, &last);
+				if (err == 1)
+					err = 0;
+				else if (!err)
+					continue;
+				break;
+			}
+		}
+		if (!err)
+			err = end_interval(skel, o, hist, page_size, &last, &rep, scr);
+		if (err)
+			break;
+		n++;
+		if (interactive) {
+			err = show(&rep, &st);
+			st.status[0] = '\0';
+		} else if (o->json) {
+			kt_render_json(stdout, &rep);
+		} else {
+			kt_render_text(stdout, &rep);
+		}
+		if (!err && o->prom_file) {
+			char perr[PATH_MAX + 200];
+
+			err = kt_prom_write(o->prom_file, &rep, perr, sizeof(perr));
+			if (err)
+				die_msg("%s", perr);
+		}
+		if (exiting)
+			break;
+	}
+	kt_report_free(&rep);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct kvmlock_top_bpf *skel = NULL;
@@ -424,9 +657,9 @@ int main(int argc, char **argv)
 	struct kt_history hist = {};
 	struct kt_trace_fmt tfmt = {};
 	struct sigaction sa = {};
-	uint64_t page_size, last, n;
+	bool pinned = false, pin_dir_created = false, interactive;
 	struct kt_pin pins[4];
-	bool pinned = false, pin_dir_created = false;
+	uint64_t page_size;
 	struct kt_opts o;
 	int err;
 
@@ -446,9 +679,11 @@ int main(int argc, char **argv)
 		}
 	}
 	/*
-	 * The interactive (ncurses) screen is a later issue: until then a
-	 * terminal gets the same plain text as -b.
+	 * The screen: top on a terminal, unless -b or -j. Keys come from
+	 * stdin, so it must be the terminal too (</dev/null: plain text).
 	 */
+	interactive = o.mode == KT_MODE_TOP && !o.batch && !o.json &&
+		      isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	verbose = o.verbose;
 	libbpf_set_print(libbpf_print);
 	page_size = (uint64_t)sysconf(_SC_PAGESIZE);
@@ -516,67 +751,20 @@ int main(int argc, char **argv)
 		die_msg("cannot open the ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
-	if (o.mode != KT_MODE_TOP) {
+	if (o.mode == KT_MODE_TOP) {
+		if (!run_top(skel, rb, &o, &hist, page_size, interactive))
+			err = 0;
+	} else {
 		/* no snapshot to reconcile with: unlocks may delete entries */
 		skel->bss->reconcile_done = 1;
 		if (o.mode == KT_MODE_TRACE ? !run_trace(skel, rb, &o, &tfmt)
 					    : !run_hist(skel, rb, &o))
 			err = 0;
-		goto cleanup;
 	}
-
-	last = mono_ns();
-	if (reconcile(skel, &o, &hist.rec))
-		goto cleanup;
-
-	for (n = 0; !o.count || n < o.count; n++) {
-		struct kt_sample smp = {};
-		struct kt_report rep;
-		uint64_t *gone;
-		size_t nr_gone;
-
-		if (wait_interval(rb, last + o.interval_s * 1000000000ULL))
-			goto cleanup;
-		if (take_sample(skel, &smp)) {
-			free_sample(&smp);
-			goto cleanup;
-		}
-		smp.interval_ns = smp.now_ns - last;
-		smp.events_received = events_received;
-		events_received = 0;
-		last = smp.now_ns;
-		if (kt_build_report(&hist, &smp, &o, page_size, &rep, &gone, &nr_gone)) {
-			free_sample(&smp);
-			die_msg("out of memory");
-			goto cleanup;
-		}
-		if (o.json)
-			kt_render_json(stdout, &rep);
-		else
-			kt_render_text(stdout, &rep);
-		if (o.prom_file) {
-			char perr[PATH_MAX + 200];
-
-			if (kt_prom_write(o.prom_file, &rep, perr, sizeof(perr))) {
-				die_msg("%s", perr);
-				kt_report_free(&rep);
-				free_sample(&smp);
-				free(gone);
-				goto cleanup;
-			}
-		}
-		kt_report_free(&rep);
-		free_sample(&smp);
-		/* Their last figures are in the totals now */
-		if (kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
-				  bpf_map__fd(skel->maps.slots), gone, nr_gone))
-			fprintf(stderr, "kvmlock-top: warning: cannot forget a VM gone\n");
-		free(gone);
-		if (exiting)
-			break;
-	}
-	err = 0;
 cleanup:
+	kt_screen_end();
+	if (fatal_msg[0])
+		fprintf(stderr, "kvmlock-top: %s\n", fatal_msg);
 	if (pinned && !o.keep_pinned &&
 	    kt_unpin_maps(o.pin_dir, pins, 4, pin_dir_created))
 		fprintf(stderr, "kvmlock-top: warning: cannot unpin the maps in %s\n",

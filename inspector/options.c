@@ -31,12 +31,12 @@ static const char doc[] =
 "locks (in the interval), fails (failed locks and account failures since\n"
 "start), lat (p99 lock latency), largest first; pid and vm, ascending.\n"
 "\n"
-"Output is plain text, one block per interval (an interactive screen is not\n"
-"there yet, so a terminal gets the same text as -b), or with -j one JSON object\n"
-"per line. --prom-file also writes every VM's figures, each interval, to FILE in\n"
-"the Prometheus text format, for node_exporter's textfile collector. Needs root\n"
-"(or CAP_BPF and CAP_PERFMON), debugfs and a kernel with the kvmlock series\n"
-"(the kvm_memslot_* trace events).\n"
+"On a terminal, an interactive screen redrawn every interval (h lists its\n"
+"keys); otherwise, or with -b, plain text, one block per interval; with -j one\n"
+"JSON object per line. --prom-file also writes every VM's figures, each\n"
+"interval, to FILE in the Prometheus text format, for node_exporter's textfile\n"
+"collector. Needs root (or CAP_BPF and CAP_PERFMON), debugfs and a kernel with\n"
+"the kvmlock series (the kvm_memslot_* trace events).\n"
 "\n"
 "EXAMPLES:\n"
 "    kvmlock-top             # every VM, each second, until Ctrl-C\n"
@@ -86,7 +86,7 @@ static const struct argp_option opts[] = {
 	{ "sort", 's', "KEY", 0, "Sort VMs by KEY (see above)", 0 },
 	{ "rows", 'r', "N", 0, "At most N VMs (totals still cover all)", 0 },
 	{ "slots", 'S', NULL, 0, "Also one row per locked memslot", 0 },
-	{ "batch", 'b', NULL, 0, "Plain text (the only text mode for now)", 0 },
+	{ "batch", 'b', NULL, 0, "Plain text, not the interactive screen", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, OPT_RINGBUF_DOC, 0 },
 	{ "prom-file", OPT_PROM_FILE, "FILE", 0,

@@ -178,6 +178,30 @@ static int add_gone(uint64_t **gone, size_t *nr, uint64_t vm)
 	return 0;
 }
 
+/* Since start, or since the last kt_history_reset() when vm was there */
+static void cumulative(struct kt_agg *cum, const struct kt_vm_stats *cur,
+		       const struct kt_history *h, uint64_t vm)
+{
+	const struct kt_vm_stats *base = find_stats(h->base, h->nr_base, vm);
+
+	if (base)
+		kt_agg_interval(cum, cur, base);
+	else
+		kt_agg_from_stats(cum, cur);
+}
+
+/* A VM gone: no base any more (its id may come back as another VM's) */
+static void forget_base(struct kt_history *h, uint64_t vm)
+{
+	size_t i;
+
+	for (i = 0; i < h->nr_base; i++)
+		if (h->base[i].vm == vm) {
+			h->base[i] = h->base[--h->nr_base];
+			return;
+		}
+}
+
 static int fill_row(struct kt_vm_row *row, const struct kt_live_vm *v,
 		    const struct kt_sample *smp, const struct kt_history *h,
 		    uint64_t page_size)
@@ -194,7 +218,7 @@ static int fill_row(struct kt_vm_row *row, const struct kt_live_vm *v,
 	prev = find_stats(h->prev, h->nr_prev, v->vm);
 	if (!cur)
 		cur = &zero;
-	kt_agg_from_stats(&row->cum, cur);
+	cumulative(&row->cum, cur, h, v->vm);
 	kt_agg_interval(&row->iv, cur, prev);
 	kt_lat_from_hist(row->iv.lat_hist, row->iv.lat_max_ns, &row->lat);
 	if (cur->account_failures) {
@@ -317,8 +341,9 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		}
 		kt_agg_interval(&gone_iv, &e->s, find_stats(h->prev, h->nr_prev, e->vm));
 		kt_agg_add(&r->totals.iv, &gone_iv);
-		kt_agg_from_stats(&cum, &e->s);
+		cumulative(&cum, &e->s, h, e->vm);
 		kt_agg_add(&h->departed, &cum);
+		forget_base(h, e->vm);
 		if (add_gone(gone, nr_gone, e->vm))
 			goto nomem;
 	}
@@ -337,7 +362,7 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 	h->events_received_total += smp->events_received;
 	r->events_received = smp->events_received;
 	r->events_received_total = h->events_received_total;
-	r->events_lost_total = smp->events_lost_total;
+	r->events_lost_total = smp->events_lost_total - h->events_lost_base;
 	r->events_lost = smp->events_lost_total - h->events_lost_prev;
 	h->events_lost_prev = smp->events_lost_total;
 	r->seeded = h->rec.seeded;
@@ -377,6 +402,37 @@ void kt_history_free(struct kt_history *h)
 	free(h->prev);
 	h->prev = NULL;
 	h->nr_prev = 0;
+	free(h->base);
+	h->base = NULL;
+	h->nr_base = 0;
+}
+
+int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
+		     size_t nr, uint64_t events_lost_total)
+{
+	size_t size = (nr ? nr : 1) * sizeof(*stats);
+	struct kt_stats_entry *prev = malloc(size), *base = malloc(size);
+
+	if (!prev || !base) {
+		free(prev);
+		free(base);
+		return -ENOMEM;
+	}
+	if (nr) {
+		memcpy(prev, stats, nr * sizeof(*stats));
+		memcpy(base, stats, nr * sizeof(*stats));
+	}
+	free(h->prev);
+	free(h->base);
+	h->prev = prev;
+	h->nr_prev = nr;
+	h->base = base;
+	h->nr_base = nr;
+	memset(&h->departed, 0, sizeof(h->departed));
+	h->events_received_total = 0;
+	h->events_lost_prev = events_lost_total;
+	h->events_lost_base = events_lost_total;
+	return 0;
 }
 
 /* --- sorting --------------------------------------------------------- */
@@ -468,7 +524,7 @@ void kt_fmt_ns(char *buf, size_t len, uint64_t ns)
 	fmt_scaled(buf, len, ns, units, 4, 1000);
 }
 
-static void fmt_iso(char *buf, size_t len, const struct timespec *ts)
+void kt_fmt_iso(char *buf, size_t len, const struct timespec *ts)
 {
 	struct tm tm;
 	char base[32];
@@ -537,18 +593,9 @@ static void print_ops_line(FILE *f, const char *vm, const struct kt_agg *iv,
 		     unl, ufail, acct, p50, p99, max, age);
 }
 
-void kt_render_text(FILE *f, const struct kt_report *r)
+/* The lines that only say something when something is wrong or unusual */
+void kt_render_notes(FILE *f, const struct kt_report *r)
 {
-	char ts[64], vm[24], pid[16], vmlck[16], limit[16], pct[16], age[16];
-	char a[16], b[16], c[16];
-	const struct kt_vm_row *row;
-	uint64_t ps = r->page_size;
-	size_t i, j;
-
-	fmt_iso(ts, sizeof(ts), &r->wall);
-	kt_fmt_bytes(a, sizeof(a), r->totals.locked_pages * ps);
-	fprintf(f, "%s  VMs %zu  slots %" PRIu64 "  locked %s  events %" PRIu64 "\n",
-		ts, r->nr_vms, r->totals.locked_slots, a, r->events_received);
 	if (r->events_lost)
 		fprintf(f, "events lost: %" PRIu64 " (%" PRIu64 " since start): ring buffer full; counts stay exact\n",
 			r->events_lost, r->events_lost_total);
@@ -561,27 +608,63 @@ void kt_render_text(FILE *f, const struct kt_report *r)
 			r->state_mismatches);
 	if (r->map_update_errors)
 		fprintf(f, "BPF maps full: %" PRIu64 " updates lost\n", r->map_update_errors);
+}
+
+/* The memory table's strings of a row: VM (with its mismatch mark) to USE% */
+void kt_row_text(const struct kt_vm_row *row, struct kt_row_text *t)
+{
+	snprintf(t->vm, sizeof(t->vm), "%s%" PRIu64, row->mismatch ? "*" : "", row->vm);
+	snprintf(t->pid, sizeof(t->pid), "%" PRIu32, row->pid);
+	strcpy(t->vmlck, "-");
+	strcpy(t->limit, "-");
+	strcpy(t->pct, "-");
+	if (row->proc.vmlck_known)
+		kt_fmt_bytes(t->vmlck, sizeof(t->vmlck), row->proc.vmlck_bytes);
+	if (row->proc.limit_known && row->proc.limit_unlimited)
+		strcpy(t->limit, "unlim");
+	else if (row->proc.limit_known)
+		kt_fmt_bytes(t->limit, sizeof(t->limit), row->proc.limit_bytes);
+	if (row->pct_valid)
+		snprintf(t->pct, sizeof(t->pct), "%.1f", row->pct);
+}
+
+/* A row of the slot table; vm is the first column's text */
+void kt_fmt_slot(char *buf, size_t len, const char *vm, const struct kt_slot_row *s)
+{
+	char ipa0[24] = "?", ipa1[24] = "?", a[16], c[16];
+
+	if (!s->noaddr) {
+		snprintf(ipa0, sizeof(ipa0), "0x%" PRIx64, s->ipa_start);
+		snprintf(ipa1, sizeof(ipa1), "0x%" PRIx64, s->ipa_end);
+	}
+	kt_fmt_ns(a, sizeof(a), s->locked_for_ns);
+	kt_fmt_ns(c, sizeof(c), s->lock_latency_ns);
+	snprintf(buf, len, "%5s %5" PRIu32 " %14s %14s %9" PRIu64 " %4s %10s %8s",
+		 vm, s->slot, ipa0, ipa1, s->npages, s->rw ? "rw" : "r", a, c);
+}
+
+void kt_render_text(FILE *f, const struct kt_report *r)
+{
+	char ts[64], vm[24], age[16], a[16], b[16], line[128];
+	const struct kt_vm_row *row;
+	struct kt_row_text t;
+	uint64_t ps = r->page_size;
+	size_t i, j;
+
+	kt_fmt_iso(ts, sizeof(ts), &r->wall);
+	kt_fmt_bytes(a, sizeof(a), r->totals.locked_pages * ps);
+	fprintf(f, "%s  VMs %zu  slots %" PRIu64 "  locked %s  events %" PRIu64 "\n",
+		ts, r->nr_vms, r->totals.locked_slots, a, r->events_received);
+	kt_render_notes(f, r);
 
 	fprintf(f, "%5s %7s %-10s %5s %8s %6s %6s %6s %6s %6s %5s\n", "VM", "PID",
 		"COMM", "SLOTS", "PAGES", "LOCKED", "RW", "RO", "VMLCK", "LIMIT", "USE%");
 	for (i = 0; i < r->nr_rows; i++) {
 		row = &r->rows[i];
-		snprintf(vm, sizeof(vm), "%s%" PRIu64, row->mismatch ? "*" : "", row->vm);
-		snprintf(pid, sizeof(pid), "%" PRIu32, row->pid);
-		strcpy(vmlck, "-");
-		strcpy(limit, "-");
-		strcpy(pct, "-");
-		if (row->proc.vmlck_known)
-			kt_fmt_bytes(vmlck, sizeof(vmlck), row->proc.vmlck_bytes);
-		if (row->proc.limit_known && row->proc.limit_unlimited)
-			strcpy(limit, "unlim");
-		else if (row->proc.limit_known)
-			kt_fmt_bytes(limit, sizeof(limit), row->proc.limit_bytes);
-		if (row->pct_valid)
-			snprintf(pct, sizeof(pct), "%.1f", row->pct);
-		print_mem_line(f, vm, pid, row->proc.comm, row->locked_slots,
+		kt_row_text(row, &t);
+		print_mem_line(f, t.vm, t.pid, row->proc.comm, row->locked_slots,
 			       row->locked_pages, ps, row->rw_pages, row->ro_pages,
-			       vmlck, limit, pct);
+			       t.vmlck, t.limit, t.pct);
 	}
 	print_mem_line(f, "TOTAL", "", "", r->totals.locked_slots,
 		       r->totals.locked_pages, ps, r->totals.rw_pages,
@@ -615,19 +698,10 @@ void kt_render_text(FILE *f, const struct kt_report *r)
 			"LOCK-LAT");
 		for (i = 0; i < r->nr_rows; i++) {
 			row = &r->rows[i];
+			snprintf(vm, sizeof(vm), "%" PRIu64, row->vm);
 			for (j = 0; j < row->nr_slots; j++) {
-				const struct kt_slot_row *s = &row->slots[j];
-				char ipa0[24] = "?", ipa1[24] = "?";
-
-				if (!s->noaddr) {
-					snprintf(ipa0, sizeof(ipa0), "0x%" PRIx64, s->ipa_start);
-					snprintf(ipa1, sizeof(ipa1), "0x%" PRIx64, s->ipa_end);
-				}
-				kt_fmt_ns(a, sizeof(a), s->locked_for_ns);
-				kt_fmt_ns(c, sizeof(c), s->lock_latency_ns);
-				fprintf(f, "%5" PRIu64 " %5" PRIu32 " %14s %14s %9" PRIu64
-					" %4s %10s %8s\n", row->vm, s->slot, ipa0, ipa1,
-					s->npages, s->rw ? "rw" : "r", a, c);
+				kt_fmt_slot(line, sizeof(line), vm, &row->slots[j]);
+				fprintf(f, "%s\n", line);
 			}
 		}
 	}
@@ -757,7 +831,7 @@ void kt_render_json(FILE *f, const struct kt_report *r)
 	char ts[64];
 	size_t i;
 
-	fmt_iso(ts, sizeof(ts), &r->wall);
+	kt_fmt_iso(ts, sizeof(ts), &r->wall);
 	fprintf(f, "{\"timestamp\":\"%s\"", ts);
 	json_u64(f, "interval_ns", r->interval_ns);
 	json_u64(f, "page_size_bytes", r->page_size);

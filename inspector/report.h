@@ -147,6 +147,13 @@ struct kt_history {
 	uint64_t events_received_total;
 	uint64_t events_lost_prev;
 	struct kt_reconciled rec;
+	/*
+	 * The counters at the last kt_history_reset(): "since start" figures
+	 * are counted from them (none: from the BPF maps' zero).
+	 */
+	struct kt_stats_entry *base;
+	size_t nr_base;
+	uint64_t events_lost_base;
 };
 
 /* Histogram */
@@ -172,10 +179,33 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		    struct kt_report *r, uint64_t **gone, size_t *nr_gone);
 void kt_report_free(struct kt_report *r);
 void kt_history_free(struct kt_history *h);
+/*
+ * Counts from now: stats (a dump of vm_stats made now) becomes both the
+ * previous interval's dump and the base of the cumulative counters, whose
+ * figures start from zero again, as do the events received and lost
+ * (events_lost_total: the BPF counter now). Returns 0 or -ENOMEM (h as
+ * it was).
+ */
+int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
+		     size_t nr, uint64_t events_lost_total);
 
 void kt_sort_rows(struct kt_vm_row *rows, size_t n, enum kt_sort key);
 
 void kt_render_text(FILE *f, const struct kt_report *r);
+/* Text mode's conditional lines: events lost, start-up, mismatches, maps full */
+void kt_render_notes(FILE *f, const struct kt_report *r);
+
+/* A VM row's memory columns as the text report shows them ("-": unknown) */
+struct kt_row_text {
+	char vm[24];			/* "*" first when the kernel's counts differ */
+	char pid[16];
+	char vmlck[16];
+	char limit[16];			/* "unlim" when unlimited */
+	char pct[16];
+};
+void kt_row_text(const struct kt_vm_row *row, struct kt_row_text *t);
+/* A slot table row (76 characters), vm its first column */
+void kt_fmt_slot(char *buf, size_t len, const char *vm, const struct kt_slot_row *s);
 void kt_render_json(FILE *f, const struct kt_report *r);
 /* s as a JSON string, quoted and escaped */
 void kt_json_str(FILE *f, const char *s);
@@ -183,5 +213,7 @@ void kt_json_str(FILE *f, const char *s);
 /* "1.5G", "768K", "12.3ms": at most 6 characters */
 void kt_fmt_bytes(char *buf, size_t len, uint64_t bytes);
 void kt_fmt_ns(char *buf, size_t len, uint64_t ns);
+/* "2026-12-01T00:00:00.123Z" */
+void kt_fmt_iso(char *buf, size_t len, const struct timespec *ts);
 
 #endif /* KVMLOCK_REPORT_H */

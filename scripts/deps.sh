@@ -9,7 +9,7 @@ HOST_PACKAGES=(
 	"$KSRC_PKG" gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 	bpftool libbpf-dev clang llvm dwarves libelf-dev zlib1g-dev bc flex
 	bison libssl-dev cpio ccache mmdebstrap make git rsync python3
-	util-linux coreutils gawk libcmocka-dev file
+	util-linux coreutils gawk libcmocka-dev file libncurses-dev tmux
 	prometheus prometheus-node-exporter mandoc jq curl
 )
 # Static arm64 builds of our userspace for the guest link against these.

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # kvmlock-top on the host: it builds (host and static arm64), its userspace
-# logic passes the cmocka unit tests (test_report), its BPF programs do
-# what the events imply when run with BPF_PROG_TEST_RUN (test_bpf, root),
-# and the tool refuses, with one line and nothing left attached, what this
-# host lacks (the kvm_memslot_* events), bad options and missing privileges.
+# logic passes the cmocka unit tests (test_report, test_trace, test_hist,
+# test_screen), its BPF programs do what the events imply when run with
+# BPF_PROG_TEST_RUN (test_bpf, root), and the tool refuses, with one line
+# and nothing left attached, what this host lacks (the kvm_memslot_*
+# events), bad options and missing privileges; on a terminal too, where
+# the refusal comes before the interactive screen and leaves the terminal
+# as it was.
 #
 # The BPF object is built against the patched kernel's BTF: VMLINUX_BTF if
 # set, else $KVMLOCK_KERNEL_DIR/vmlinux.btf (make check sets the latter).
@@ -39,6 +42,7 @@ run_cmocka() { # suite binary
 run_cmocka report "$OUT/host/test_report"
 run_cmocka trace "$OUT/host/test_trace"
 run_cmocka hist "$OUT/host/test_hist"
+run_cmocka screen "$OUT/host/test_screen"
 
 if [ "$(id -u)" -eq 0 ]; then
 	run_cmocka bpf "$OUT/host/test_bpf"
@@ -90,6 +94,45 @@ if [ $rc -eq 1 ] && [ "$out2" = "$out" ]; then
 else
 	not_ok "--pin without the events: the same line, nothing pinned (exit $rc)" "$out2"
 fi
+
+# The same on a terminal, where top would be the ncurses screen: a tmux
+# pane of 80x24 running a shell. The refusal comes before any screen is
+# set up, so it is the same one line; then the terminal is as it was: no
+# alternate screen, cursor shown, keypad mode off, and what is typed at
+# the prompt echoes and runs.
+pane_wait() { # pattern: until the pane shows it, at most 10 s
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qE -- "$1" <<<"$(tm capture-pane -p -J)" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+tm() { tmux -L "kvmlock-test-$$" "$@"; }
+if ! command -v tmux >/dev/null; then
+	not_ok "tmux is there to run kvmlock-top on a terminal"
+elif tm new-session -d -x 80 -y 24 "env PS1='$ ' bash --norc --noprofile" &&
+	tm send-keys "$TOOL 1 1; echo \"rc=\$?\"" Enter && pane_wait '^rc=[0-9]+$'; then
+	pane=$(tm capture-pane -p -J)
+	if grep -qFx -- "$out" <<<"$pane" && grep -qx 'rc=1' <<<"$pane" &&
+		[ "$(grep -c 'kvmlock-top: ' <<<"$pane")" -eq 1 ]; then
+		ok "on a terminal (tmux, 80x24): the same one line, exit 1"
+	else
+		not_ok "on a terminal (tmux, 80x24): the same one line, exit 1" "$pane"
+	fi
+	expect "on a terminal: no alternate screen, cursor shown, keypad mode off after it" \
+		"0 1 0" "$(tm display-message -p '#{alternate_on} #{cursor_flag} #{keypad_cursor_flag}')"
+	tm send-keys "echo typed-\$((6 * 7))" Enter
+	if pane_wait '^typed-42$' && grep -qFx '$ echo typed-$((6 * 7))' <<<"$(tm capture-pane -p -J)"; then
+		ok "on a terminal: the shell's prompt echoes and runs what is typed after it"
+	else
+		not_ok "on a terminal: the shell's prompt echoes and runs what is typed after it" \
+			"$(tm capture-pane -p -J)"
+	fi
+else
+	not_ok "kvmlock-top runs in a tmux pane" "$(tm capture-pane -p -J 2>&1)"
+fi
+tm kill-server 2>/dev/null
 
 # A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
 # a mount namespace of its own.

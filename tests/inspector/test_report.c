@@ -456,6 +456,74 @@ static void test_build_report(void **state)
 	kt_history_free(&h);
 }
 
+/* z on the screen: "since start" counts from the moment of the reset */
+static void test_history_reset(void **state)
+{
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_report r;
+	struct kt_opts o;
+	uint64_t *gone;
+	size_t nr_gone;
+
+	(void)state;
+	defaults(&o);
+	make_sample(&smp);
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	assert_int_equal(r.totals.cum.locks_ok, 3);	/* VM 9's lock with it */
+	kt_report_free(&r);
+
+	/* reset now: the maps hold VMs 2 and 3 as they were, lost = 3 */
+	make_sample(&smp);
+	assert_int_equal(kt_history_reset(&h, stats, 2, 3), 0);
+	assert_int_equal(h.nr_base, 2);
+
+	/* VM 2 locks once more (1000 ns); one event lost since the reset */
+	make_sample(&smp);
+	smp.nr_stats = 2;
+	smp.nr_slots = 4;
+	stats[0].s.locks_ok = 3;
+	stats[0].s.lat_hist[kt_hist_bucket(1000)]++;
+	smp.events_received = 5;
+	smp.events_lost_total = 4;
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	assert_int_equal(r.rows[0].vm, 2);
+	assert_int_equal(r.rows[0].cum.locks_ok, 1);
+	assert_int_equal(r.rows[0].cum.locks_failed, 0);
+	assert_int_equal(r.rows[0].cum.account_failures, 0);
+	assert_int_equal(r.rows[0].cum.lat_max_ns, 1023);
+	assert_int_equal(r.rows[0].iv.locks_ok, 1);
+	assert_int_equal(r.rows[1].cum.unlocks, 0);
+	assert_int_equal(r.totals.cum.locks_ok, 1);	/* VM 9 is forgotten */
+	assert_int_equal(r.totals.cum.unlocks, 0);
+	assert_int_equal(r.events_received_total, 5);
+	assert_int_equal(r.events_lost, 1);
+	assert_int_equal(r.events_lost_total, 1);
+	kt_report_free(&r);
+
+	/* VM 2 exits: its lock since the reset stays in the totals, once */
+	make_sample(&smp);
+	smp.nr_stats = 2;
+	smp.nr_slots = 0;
+	stats[0].s.locks_ok = 3;
+	stats[0].s.lat_hist[kt_hist_bucket(1000)]++;
+	vms[0] = vms[1];
+	smp.nr_vms = 1;
+	smp.events_lost_total = 4;
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	assert_int_equal(nr_gone, 1);
+	free(gone);
+	assert_int_equal(r.nr_rows, 1);
+	assert_int_equal(r.totals.cum.locks_ok, 1);
+	assert_int_equal(r.totals.iv.locks_ok, 0);
+	assert_int_equal(h.nr_base, 1);
+	assert_int_equal(h.base[0].vm, 3);
+	kt_report_free(&r);
+	kt_history_free(&h);
+}
+
 static void test_sort_and_rows(void **state)
 {
 	static struct kt_vm_row rows[4];
@@ -1423,6 +1491,7 @@ int main(void)
 		cmocka_unit_test(test_percentiles),
 		cmocka_unit_test(test_interval_diff),
 		cmocka_unit_test(test_build_report),
+		cmocka_unit_test(test_history_reset),
 		cmocka_unit_test(test_sort_and_rows),
 		cmocka_unit_test(test_rows_limit_and_pid),
 		cmocka_unit_test(test_json),
