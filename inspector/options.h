@@ -18,7 +18,7 @@ enum kt_sort {
 	KT_SORT_MEMLOCK,	/* the VMM's VmLck */
 	KT_SORT_PCT,		/* VmLck / RLIMIT_MEMLOCK */
 	KT_SORT_LOCKS,		/* LOCKs in the interval */
-	KT_SORT_FAILS,		/* failed LOCKs + account failures since start */
+	KT_SORT_FAILS,		/* failed LOCKs since start (refusals among them) */
 	KT_SORT_LAT,		/* p99 lock latency of the interval */
 	KT_SORT_PID,		/* VMM pid, ascending */
 	KT_SORT_VM,		/* VM id, ascending */

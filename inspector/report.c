@@ -466,8 +466,7 @@ static int row_cmp(const void *pa, const void *pb)
 			 b->iv.locks_ok + b->iv.locks_failed);
 		break;
 	case KT_SORT_FAILS:
-		CMP_DESC(a->cum.locks_failed + a->cum.account_failures,
-			 b->cum.locks_failed + b->cum.account_failures);
+		CMP_DESC(a->cum.locks_failed, b->cum.locks_failed);
 		break;
 	case KT_SORT_LAT:
 		CMP_DESC(a->lat.valid, b->lat.valid);

@@ -243,8 +243,8 @@ static void help(struct lines *l)
 		"  z      zero the counters: totals count from now, the interval restarts",
 		"  h ?    this help, or the table again (also Escape)",
 		"",
-		"LOCKS and P99 are of the interval; FAILS (failed locks and RLIMIT_MEMLOCK",
-		"refusals) and the totals' second figures are since start or the last z.",
+		"LOCKS and P99 are of the interval; FAILS (failed locks, RLIMIT_MEMLOCK",
+		"refusals among them) and the totals' second figures are since start or z.",
 	};
 	size_t i;
 
@@ -316,7 +316,7 @@ static void vm_row(struct lines *l, const struct kt_vm_row *row, uint64_t ps)
 	add_line(l, "%5s %7s %-10.10s %5" PRIu64 " %6s %6s %6s %5s %5" PRIu64 " %5" PRIu64 " %6s",
 		 t.vm, t.pid, row->proc.comm, row->locked_slots, locked, t.vmlck,
 		 t.limit, t.pct, row->iv.locks_ok + row->iv.locks_failed,
-		 row->cum.locks_failed + row->cum.account_failures, p99);
+		 row->cum.locks_failed, p99);
 }
 
 /* The VM rows: st's order and filter, at most st->rows of them */

@@ -565,7 +565,8 @@ static void test_sort_and_rows(void **state)
 		rows[3].pct_valid = true; rows[3].pct = 30;
 		rows[0].iv.locks_ok = 2; rows[1].iv.locks_failed = 1;
 		rows[3].iv.locks_ok = 5;
-		rows[1].cum.locks_failed = 4; rows[2].cum.account_failures = 2;
+		rows[1].cum.locks_failed = 4; rows[2].cum.locks_failed = 2;
+		rows[2].cum.account_failures = 2;
 		rows[0].lat.valid = true; rows[0].lat.p99_ns = 100;
 		rows[1].lat.valid = true; rows[1].lat.p99_ns = 100; rows[1].lat.max_ns = 300;
 		rows[2].lat.valid = true; rows[2].lat.p99_ns = 900;
