@@ -1,8 +1,9 @@
 #!/bin/sh
 # make demo: a VMM with two VMs locks and unlocks memslots over a few
-# seconds, one LOCK is refused by RLIMIT_MEMLOCK, and kvmlock-top (batch
-# output: this is no terminal) reports it every second. Its output goes to
-# the log; the checks only say that it ran and saw the two VMs.
+# seconds, one LOCK is refused by RLIMIT_MEMLOCK, and kvmlock-top reports
+# it every second: in batch output to the log, and on its interactive
+# screen in a tmux pane, saved as frames that make demo shows live when it
+# runs on a terminal. The checks only say that it ran and saw the two VMs.
 . "$(dirname "$0")/lib.sh"
 P=/kvmlock
 TOOL=$P/inspector/kvmlock-top
@@ -14,6 +15,26 @@ mkdir -p $D
 
 $TOOL -b 1 >$D/top.txt 2>$D/top.err &
 tool=$!
+# The interactive screen too, in a tmux pane whose text is saved every
+# half second as frame-NNNN.txt in the results, where make demo shows it
+# live on a terminal (tests/demo.sh).
+FRAMES=$P/results/kvmlock-top-demo-screen
+T="tmux -L kvmlock-demo -f /dev/null"
+rm -rf $FRAMES
+mkdir -p $FRAMES
+tmux_ready
+$T new-session -d -s demo -x 80 -y 24 "$TOOL -S 1; echo EXIT=\$?; sleep 1000"
+(
+	n=0
+	while $T has-session -t demo 2>/dev/null; do
+		f=$(printf 'frame-%04d.txt' $n)
+		$T capture-pane -p -t demo >$FRAMES/.tmp 2>/dev/null &&
+			mv $FRAMES/.tmp $FRAMES/$f
+		n=$((n + 1))
+		sleep 0.5
+	done
+) &
+mirror=$!
 sleep 2
 
 # One command a second or so, as a VMM setting up and tearing down guests.
@@ -47,6 +68,15 @@ sleep 1.5
 kill -INT $tool
 wait $tool
 rc=$?
+$T send-keys -t demo q
+i=0
+while ! $T capture-pane -p -t demo | grep -q "^EXIT=" && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+screen_rc=$($T capture-pane -p -t demo | sed -n 's/^EXIT=//p')
+$T kill-server
+wait $mirror
 echo "# kvmlock-workload answered:"
 sed 's/^/#   /' $D/w.out
 echo "# kvmlock-top -b 1:"
@@ -62,6 +92,11 @@ grep -q "err ENOMEM" $D/w.out
 check $? "one LOCK was refused by RLIMIT_MEMLOCK"
 [ "$(grep -c '^ok' $D/w.out)" -ge 20 ]
 check $? "the workload did the rest"
+[ "$screen_rc" = 0 ]
+check $? "the interactive screen ran in tmux and quit on q (exit $screen_rc)"
+frames=$(ls $FRAMES | wc -l)
+[ "$frames" -ge 10 ] && grep -q "^VMs 2 " $FRAMES/frame-*.txt
+check $? "$frames frames of the screen saved for make demo"
 jq -e '.reconciled.seeded == 3 and ([.vms[].slots[]] | length) == 3' $D/one.json >/dev/null
 check $? "the one started later saw the 3 locked slots"
 exit $fail

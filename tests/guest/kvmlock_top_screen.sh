@@ -32,10 +32,7 @@ summary() {
 	echo "kvmlock_top_screen: $passed passed, $failed failed"
 }
 
-# tmux needs a pty: the guest init mounts no devpts.
-if ! grep -q " /dev/pts devpts " /proc/mounts; then
-	mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts
-fi
+tmux_ready
 
 # VMM a: VM "a", slots 1 (64 pages, rw) and 2 (32, r). VMM b: VM "b",
 # slot 1 (16, r), and, once the screen is up, a lock refused by
@@ -89,8 +86,6 @@ terminal_restored() {
 
 vm_a=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/a.out)
 vm_b=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/b.out)
-# tmux wants a UTF-8 locale (libc-bin's C.UTF-8)
-export SHELL=/bin/sh LC_ALL=C.UTF-8
 if ! $T new-session -d -s top -x 80 -y 24 "cd $D; PS1='$ ' exec sh"; then
 	check 1 "tmux starts a session"
 	summary

@@ -15,3 +15,10 @@ check() { # status, what was checked
 page_size() {
 	awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps
 }
+# tmux needs a pty (the guest init mounts no devpts) and a UTF-8 locale
+# (libc-bin's C.UTF-8 in the guest root).
+tmux_ready() {
+	grep -q " /dev/pts devpts " /proc/mounts ||
+		{ mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts; }
+	export LC_ALL=C.UTF-8 SHELL=/bin/sh
+}
