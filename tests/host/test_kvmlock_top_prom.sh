@@ -159,9 +159,9 @@ prom_stop
 
 # --- the man page and make install --------------------------------------
 
-out=$(mandoc -Tlint -W warning "$MAN" 2>&1)
+out=$(mandoc -Tlint -W style "$MAN" 2>&1)
 rc=$?
-expect "mandoc -Tlint -W warning kvmlock-top.8: silent, exit 0" "0 " "$rc $out"
+expect "mandoc -Tlint -W style kvmlock-top.8 (every level): silent, exit 0" "0 " "$rc $out"
 # every long option of --help is in the page (roff writes - as \-)
 page=$(sed 's/\\-/-/g' "$MAN") undocumented=
 for opt in $("$TOOL" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
