@@ -19,7 +19,7 @@ ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top demo clean distclean \
+	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress demo clean distclean \
 	inspector install
 
 all: kernel rootfs
@@ -102,6 +102,11 @@ bench-kvmlock-top: kernel rootfs inspector
 	@VM_TEST_LISTS=$(TOP)/tests/bench/kvmlock-top.list VM_RUN_DIR=$(BUILD)/vm-bench-kvmlock-top \
 		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
 		cat $(BUILD)/vm-bench-kvmlock-top/payload/results/kvmlock_top_cost.log
+
+# memslot_lock_stress for long (STRESS_DURATION=1800), seed printed
+# (STRESS_SEED=N repeats it); KERNEL_VARIANT=kasan or debug for those kernels.
+stress: kernel rootfs
+	@tests/vm/stress.sh $(KERNEL_DIR) $(ROOTFS_DIR)
 
 demo: kernel rootfs inspector
 	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)
