@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memslot_lock_limits - RLIMIT_MEMLOCK and CAP_IPC_LOCK at their edges.
+ *
+ * A VMM without CAP_IPC_LOCK (dropped from its effective set) locks:
+ *  - a memslot of exactly its limit: allowed; one page more: ENOMEM;
+ *  - in two VMs: they share the one limit of the process;
+ *  - after setrlimit() lowered the limit below what is locked: what is
+ *    locked stays, the next LOCK is refused, and after an UNLOCK the new
+ *    limit applies;
+ *  - memory it mlock()ed first: the LOCK charges the pages again (VmLck
+ *    counts both), so the limit must hold both;
+ * and with CAP_IPC_LOCK, a limit of 0 does not refuse, but still charges.
+ * After each step: the result, pins and VmLck exactly, and the VM's
+ * memlock_account_failures. Also LOCK right after mlock() many times:
+ * long-term pins of pages still in mlock's per-CPU batches could fail;
+ * the count of failures is printed (and must be 0 here).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "test_util.h"
+
+#define GPA_BASE	(1ULL << 32)
+#define SLOT_BASE	1
+#define A_PAGES		64
+#define B_PAGES		32
+#define MLOCK_ROUNDS	50
+
+#define LOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK
+#define UNLOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK
+#define READ		KVM_ARM_LOCK_MEM_READ
+#define WRITE		KVM_ARM_LOCK_MEM_WRITE
+
+static long page;		/* the host's page size */
+static unsigned int checks;
+
+static void guest_code(void)
+{
+	GUEST_DONE();
+}
+
+static int lock_cap(struct kvm_vm *vm, uint32_t flags, uint64_t slot, uint64_t arg)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_ARM_LOCK_USER_MEMORY_REGION,
+		.flags = flags,
+		.args = { slot, arg },
+	};
+
+	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
+}
+
+static long read_field(const char *path, const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long val = -1;
+	FILE *f = fopen(path, "r");
+
+	TEST_ASSERT(f, "open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len)) {
+			val = atol(line + len);
+			break;
+		}
+	}
+	fclose(f);
+	TEST_ASSERT(val >= 0, "no %s in %s", key, path);
+	return val;
+}
+
+struct footprint {
+	long pins;
+	long vmlck_kb;
+};
+
+static struct footprint footprint(void)
+{
+	struct footprint fp;
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+
+	/* vmstat counters are per-CPU first: fold them for an exact reading */
+	TEST_ASSERT(fd >= 0 && write(fd, "1", 1) == 1, "stat_refresh: %s", strerror(errno));
+	close(fd);
+	fp.pins = read_field("/proc/vmstat", "nr_foll_pin_acquired ") -
+		  read_field("/proc/vmstat", "nr_foll_pin_released ");
+	fp.vmlck_kb = read_field("/proc/self/status", "VmLck:");
+	return fp;
+}
+
+/* Pins and VmLck moved by exactly @pins and @charged pages since @base */
+static void expect_footprint(struct footprint base, long pins, long charged,
+			     const char *what)
+{
+	struct footprint now = footprint();
+
+	TEST_ASSERT(now.pins - base.pins == pins &&
+		    now.vmlck_kb - base.vmlck_kb == charged * (page / 1024),
+		    "%s: pins %+ld (want %+ld), VmLck %+ld kB (want %+ld)", what,
+		    now.pins - base.pins, pins, now.vmlck_kb - base.vmlck_kb,
+		    charged * (page / 1024));
+	checks++;
+}
+
+static void expect_result(int got, int want, const char *what)
+{
+	TEST_ASSERT(got == want, "%s: got %s, want %s", what,
+		    got ? strerror(-got) : "success", want ? strerror(-want) : "success");
+	checks++;
+}
+
+static void set_ipc_lock(bool on)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	TEST_ASSERT(!syscall(SYS_capget, &hdr, data), "capget");
+	if (on)
+		data[0].effective |= 1U << CAP_IPC_LOCK;
+	else
+		data[0].effective &= ~(1U << CAP_IPC_LOCK);
+	TEST_ASSERT(!syscall(SYS_capset, &hdr, data), "capset");
+}
+
+/* RLIMIT_MEMLOCK, soft and hard, in host pages (root may raise it again) */
+static void set_limit_pages(long pages)
+{
+	struct rlimit rl = { .rlim_cur = pages * page, .rlim_max = pages * page };
+
+	TEST_ASSERT(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit: %s", strerror(errno));
+}
+
+/* A VM with memslots of @npages[] host pages (0 ends), every page written */
+static struct kvm_vm *create_vm(const long *npages)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_code);
+	uint64_t gpa = GPA_BASE;
+	int i;
+
+	for (i = 0; npages[i]; i++) {
+		uint64_t bytes = npages[i] * page;
+
+		vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, SLOT_BASE + i,
+					    bytes / vm->page_size, 0);
+		memset(addr_gpa2hva(vm, gpa), 0x5a, bytes);
+		gpa += 1ULL << 30;
+	}
+	return vm;
+}
+
+static uint64_t account_failures(struct kvm_vm *vm)
+{
+	return vm_get_stat(vm, "memlock_account_failures");
+}
+
+/* Exactly the limit is allowed, one page more is not */
+static void test_exact_limit(void)
+{
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
+	struct footprint base = footprint();
+
+	set_limit_pages(A_PAGES - 1);
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE, READ | WRITE), -ENOMEM,
+		      "one page over the limit");
+	expect_footprint(base, 0, 0, "one page over the limit");
+	TEST_ASSERT(account_failures(vm) == 1, "memlock_account_failures %lu, want 1",
+		    account_failures(vm));
+	set_limit_pages(A_PAGES);
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE, READ | WRITE), 0, "exactly the limit");
+	expect_footprint(base, A_PAGES, A_PAGES, "exactly the limit");
+	expect_result(lock_cap(vm, UNLOCK, SLOT_BASE, 0), 0, "unlock");
+	expect_footprint(base, 0, 0, "unlocked");
+	kvm_vm_free(vm);
+	printf("ok - exactly RLIMIT_MEMLOCK: locked; one page more: ENOMEM, counted\n");
+}
+
+/* Two VMs of one process share its limit */
+static void test_two_vms(void)
+{
+	struct kvm_vm *vm1 = create_vm((long[]){ A_PAGES, 0 });
+	struct kvm_vm *vm2 = create_vm((long[]){ B_PAGES, 1, 0 });
+	struct footprint base = footprint();
+
+	set_limit_pages(A_PAGES + B_PAGES);
+	expect_result(lock_cap(vm1, LOCK, SLOT_BASE, READ | WRITE), 0, "VM 1");
+	expect_result(lock_cap(vm2, LOCK, SLOT_BASE, READ), 0, "VM 2, up to the limit");
+	expect_footprint(base, A_PAGES + B_PAGES, A_PAGES + B_PAGES, "two VMs");
+	expect_result(lock_cap(vm2, LOCK, SLOT_BASE + 1, READ), -ENOMEM,
+		      "VM 2, one page over the shared limit");
+	expect_footprint(base, A_PAGES + B_PAGES, A_PAGES + B_PAGES, "refused");
+	expect_result(lock_cap(vm1, UNLOCK, SLOT_BASE, 0), 0, "VM 1 unlocks");
+	expect_result(lock_cap(vm2, LOCK, SLOT_BASE + 1, READ), 0,
+		      "VM 2, after VM 1 unlocked");
+	expect_footprint(base, B_PAGES + 1, B_PAGES + 1, "VM 2's two memslots");
+	TEST_ASSERT(account_failures(vm1) == 0 && account_failures(vm2) == 1,
+		    "memlock_account_failures %lu and %lu, want 0 and 1",
+		    account_failures(vm1), account_failures(vm2));
+	kvm_vm_free(vm1);
+	kvm_vm_free(vm2);
+	expect_footprint(base, 0, 0, "both VMs closed");
+	printf("ok - two VMs of one process share its RLIMIT_MEMLOCK\n");
+}
+
+/* A limit lowered below what is locked: the locked stays, the next is refused */
+static void test_lowered_limit(void)
+{
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 1, 0 });
+	struct footprint base = footprint();
+
+	set_limit_pages(A_PAGES + 1);
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE, READ | WRITE), 0, "lock");
+	set_limit_pages(A_PAGES / 2);
+	expect_footprint(base, A_PAGES, A_PAGES, "limit lowered under the lock");
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE + 1, READ | WRITE), -ENOMEM,
+		      "a page more, over the lowered limit");
+	expect_result(lock_cap(vm, UNLOCK, SLOT_BASE, 0), 0, "unlock");
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE + 1, READ | WRITE), 0,
+		      "a page, under the lowered limit");
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE, READ | WRITE), -ENOMEM,
+		      "the big memslot again, over the lowered limit");
+	expect_footprint(base, 1, 1, "one page locked");
+	kvm_vm_free(vm);
+	expect_footprint(base, 0, 0, "VM closed");
+	printf("ok - setrlimit() lowered under the lock: it stays, the next LOCKs obey\n");
+}
+
+/* mlock()ed memory is charged by mlock and again by the LOCK */
+static void test_mlocked(void)
+{
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
+	void *hva = addr_gpa2hva(vm, GPA_BASE);
+	struct footprint base = footprint();
+
+	set_limit_pages(2 * A_PAGES);
+	TEST_ASSERT(!mlock(hva, A_PAGES * page), "mlock: %s", strerror(errno));
+	expect_footprint(base, 0, A_PAGES, "mlock()ed");
+	set_limit_pages(2 * A_PAGES - 1);
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE, READ | WRITE), -ENOMEM,
+		      "mlock()ed memory, limit short of both charges");
+	set_limit_pages(2 * A_PAGES);
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE, READ | WRITE), 0,
+		      "mlock()ed memory, limit for both charges");
+	expect_footprint(base, A_PAGES, 2 * A_PAGES, "mlock()ed and locked");
+	TEST_ASSERT(!munlock(hva, A_PAGES * page), "munlock: %s", strerror(errno));
+	expect_footprint(base, A_PAGES, A_PAGES, "munlock()ed, still locked");
+	expect_result(lock_cap(vm, UNLOCK, SLOT_BASE, 0), 0, "unlock");
+	expect_footprint(base, 0, 0, "unlocked");
+	kvm_vm_free(vm);
+	printf("ok - mlock()ed memory: VmLck counts the mlock and the LOCK\n");
+}
+
+/* CAP_IPC_LOCK lifts the limit; the pages are charged all the same */
+static void test_cap_ipc_lock(void)
+{
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
+	struct footprint base = footprint();
+
+	set_limit_pages(0);
+	set_ipc_lock(true);
+	expect_result(lock_cap(vm, LOCK, SLOT_BASE, READ), 0, "limit 0, CAP_IPC_LOCK");
+	expect_footprint(base, A_PAGES, A_PAGES, "limit 0, CAP_IPC_LOCK");
+	set_ipc_lock(false);
+	expect_result(lock_cap(vm, UNLOCK, SLOT_BASE, 0), 0, "unlock without it");
+	expect_footprint(base, 0, 0, "unlocked");
+	kvm_vm_free(vm);
+	printf("ok - CAP_IPC_LOCK: no limit, the same charge\n");
+}
+
+/*
+ * LOCK right after mlock(): the pages may still sit in mlock's per-CPU
+ * batches. Long-term pins migrate pages out of ZONE_MOVABLE and CMA only,
+ * so here every LOCK must succeed; the figure is printed for other hosts.
+ */
+static void test_lock_after_mlock(void)
+{
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
+	void *hva = addr_gpa2hva(vm, GPA_BASE);
+	int i, failed = 0, r;
+
+	set_limit_pages(2 * A_PAGES);
+	for (i = 0; i < MLOCK_ROUNDS; i++) {
+		TEST_ASSERT(!mlock(hva, A_PAGES * page), "mlock: %s", strerror(errno));
+		r = lock_cap(vm, LOCK, SLOT_BASE, READ | WRITE);
+		if (r) {
+			TEST_ASSERT(r == -ENOMEM, "LOCK after mlock: %s", strerror(-r));
+			failed++;
+		} else {
+			TEST_ASSERT(!lock_cap(vm, UNLOCK, SLOT_BASE, 0), "unlock");
+		}
+		TEST_ASSERT(!munlock(hva, A_PAGES * page), "munlock: %s", strerror(errno));
+	}
+	kvm_vm_free(vm);
+	printf("# LOCK right after mlock(): %d of %d failed\n", failed, MLOCK_ROUNDS);
+	TEST_ASSERT(!failed, "%d LOCKs right after mlock() failed", failed);
+	checks++;
+	printf("ok - LOCK right after mlock(), %d times\n", MLOCK_ROUNDS);
+}
+
+int main(void)
+{
+	struct rlimit old;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_ARM_LOCK_USER_MEMORY_REGION));
+	page = getpagesize();
+	TEST_ASSERT(!getrlimit(RLIMIT_MEMLOCK, &old), "getrlimit");
+	set_ipc_lock(false);
+	test_exact_limit();
+	test_two_vms();
+	test_lowered_limit();
+	test_mlocked();
+	test_cap_ipc_lock();
+	test_lock_after_mlock();
+	set_ipc_lock(true);
+	TEST_ASSERT(!setrlimit(RLIMIT_MEMLOCK, &old), "setrlimit");
+	printf("memslot_lock_limits: %u checks, PASS\n", checks);
+	return 0;
+}
