@@ -142,21 +142,33 @@ static void set_limit_pages(long pages)
 	TEST_ASSERT(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit: %s", strerror(errno));
 }
 
-/* A VM with memslots of @npages[] host pages (0 ends), every page written */
-static struct kvm_vm *create_vm(const long *npages)
+/*
+ * A VM with memslots of @npages[] host pages (0 ends), every page written,
+ * their memory at *hva[]. The memslots are made with the ioctl, not the
+ * library, whose kvm_vm_free() deletes its memslots first, which a locked
+ * one refuses: closing the VM unlocks them (their memory stays mapped).
+ */
+static struct kvm_vm *create_vm(const long *npages, void **hva)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_code);
-	uint64_t gpa = GPA_BASE;
 	int i;
 
 	for (i = 0; npages[i]; i++) {
-		uint64_t bytes = npages[i] * page;
+		struct kvm_userspace_memory_region region = {
+			.slot = SLOT_BASE + i,
+			.guest_phys_addr = GPA_BASE + ((uint64_t)i << 30),
+			.memory_size = npages[i] * page,
+		};
+		void *mem = mmap(NULL, region.memory_size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, SLOT_BASE + i,
-					    bytes / vm->page_size, 0);
-		memset(addr_gpa2hva(vm, gpa), 0x5a, bytes);
-		gpa += 1ULL << 30;
+		TEST_ASSERT(mem != MAP_FAILED, "mmap: %s", strerror(errno));
+		memset(mem, 0x5a, region.memory_size);
+		region.userspace_addr = (uintptr_t)mem;
+		vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
+		if (hva)
+			hva[i] = mem;
 	}
 	return vm;
 }
@@ -169,7 +181,7 @@ static uint64_t account_failures(struct kvm_vm *vm)
 /* Exactly the limit is allowed, one page more is not */
 static void test_exact_limit(void)
 {
-	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 }, NULL);
 	struct footprint base = footprint();
 
 	set_limit_pages(A_PAGES - 1);
@@ -190,8 +202,8 @@ static void test_exact_limit(void)
 /* Two VMs of one process share its limit */
 static void test_two_vms(void)
 {
-	struct kvm_vm *vm1 = create_vm((long[]){ A_PAGES, 0 });
-	struct kvm_vm *vm2 = create_vm((long[]){ B_PAGES, 1, 0 });
+	struct kvm_vm *vm1 = create_vm((long[]){ A_PAGES, 0 }, NULL);
+	struct kvm_vm *vm2 = create_vm((long[]){ B_PAGES, 1, 0 }, NULL);
 	struct footprint base = footprint();
 
 	set_limit_pages(A_PAGES + B_PAGES);
@@ -217,7 +229,7 @@ static void test_two_vms(void)
 /* A limit lowered below what is locked: the locked stays, the next is refused */
 static void test_lowered_limit(void)
 {
-	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 1, 0 });
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 1, 0 }, NULL);
 	struct footprint base = footprint();
 
 	set_limit_pages(A_PAGES + 1);
@@ -240,8 +252,8 @@ static void test_lowered_limit(void)
 /* mlock()ed memory is charged by mlock and again by the LOCK */
 static void test_mlocked(void)
 {
-	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
-	void *hva = addr_gpa2hva(vm, GPA_BASE);
+	void *hva;
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 }, &hva);
 	struct footprint base = footprint();
 
 	set_limit_pages(2 * A_PAGES);
@@ -265,7 +277,7 @@ static void test_mlocked(void)
 /* CAP_IPC_LOCK lifts the limit; the pages are charged all the same */
 static void test_cap_ipc_lock(void)
 {
-	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 }, NULL);
 	struct footprint base = footprint();
 
 	set_limit_pages(0);
@@ -286,8 +298,8 @@ static void test_cap_ipc_lock(void)
  */
 static void test_lock_after_mlock(void)
 {
-	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 });
-	void *hva = addr_gpa2hva(vm, GPA_BASE);
+	void *hva;
+	struct kvm_vm *vm = create_vm((long[]){ A_PAGES, 0 }, &hva);
 	int i, failed = 0, r;
 
 	set_limit_pages(2 * A_PAGES);
