@@ -19,7 +19,7 @@ ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress demo clean distclean \
+	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress check-pages demo clean distclean \
 	inspector install
 
 all: kernel rootfs
@@ -102,6 +102,16 @@ bench-kvmlock-top: kernel rootfs inspector
 	@VM_TEST_LISTS=$(TOP)/tests/bench/kvmlock-top.list VM_RUN_DIR=$(BUILD)/vm-bench-kvmlock-top \
 		tests/vm/run.sh $(KERNEL_DIR) $(ROOTFS_DIR) && \
 		cat $(BUILD)/vm-bench-kvmlock-top/payload/results/kvmlock_top_cost.log
+
+# The page-size dependent kernel tests on 16 KiB and 64 KiB page kernels
+# (tests/vm/pages-tests.list); not part of check.
+check-pages: rootfs
+	@status=0; for v in 16k 64k; do \
+		$(MAKE) --no-print-directory kernel KERNEL_VARIANT=$$v || { status=1; continue; }; \
+		echo "== guest: $(TOP)/tests/vm/pages-tests.list on the $$v kernel"; \
+		VM_TEST_LISTS=$(TOP)/tests/vm/pages-tests.list VM_RUN_DIR=$(BUILD)/vm-$$v \
+			tests/vm/run.sh $(BUILD)/kernel-$$v.out $(ROOTFS_DIR) || status=1; \
+	done; exit $$status
 
 # memslot_lock_stress for long (STRESS_DURATION=1800), seed printed
 # (STRESS_SEED=N repeats it); KERNEL_VARIANT=kasan or debug for those kernels.
