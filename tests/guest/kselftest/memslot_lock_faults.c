@@ -36,6 +36,8 @@
 #include "processor.h"
 #include "test_util.h"
 
+#include "memslot_footprint.h"
+
 #define TEST_SLOT	1
 #define TEST_GPA	(1ULL << 32)
 #define TEST_MIB	4
@@ -62,62 +64,6 @@ static void guest_code(uint64_t gva, uint64_t pages, uint64_t page_size)
 			WRITE_ONCE(*(uint64_t *)(gva + i * page_size), PATTERN ^ i);
 		GUEST_SYNC(0);
 	}
-}
-
-static int lock_cap(struct kvm_vm *vm, uint32_t flags, uint64_t slot, uint64_t arg)
-{
-	struct kvm_enable_cap cap = {
-		.cap = KVM_CAP_ARM_LOCK_USER_MEMORY_REGION,
-		.flags = flags,
-		.args = { slot, arg },
-	};
-
-	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
-}
-
-static void write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	TEST_ASSERT(fd >= 0 && write(fd, val, strlen(val)) == (ssize_t)strlen(val),
-		    "write %s to %s: %s", val, path, strerror(errno));
-	close(fd);
-}
-
-static long read_field(const char *path, const char *key)
-{
-	char line[256];
-	size_t len = strlen(key);
-	long val = -1;
-	FILE *f = fopen(path, "r");
-
-	TEST_ASSERT(f, "open %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, len)) {
-			val = atol(line + len);
-			break;
-		}
-	}
-	fclose(f);
-	TEST_ASSERT(val >= 0, "no %s in %s", key, path);
-	return val;
-}
-
-struct footprint {
-	long pins;
-	long vmlck_kb;
-};
-
-static struct footprint footprint(void)
-{
-	struct footprint fp;
-
-	/* vmstat counters are per-CPU first: fold them for an exact reading */
-	write_file("/proc/sys/vm/stat_refresh", "1");
-	fp.pins = read_field("/proc/vmstat", "nr_foll_pin_acquired ") -
-		  read_field("/proc/vmstat", "nr_foll_pin_released ");
-	fp.vmlck_kb = read_field("/proc/self/status", "VmLck:");
-	return fp;
 }
 
 /* Arms the Nth allocation of this thread to fail (0: disarms) */

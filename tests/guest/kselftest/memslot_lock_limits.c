@@ -32,6 +32,8 @@
 #include "processor.h"
 #include "test_util.h"
 
+#include "memslot_footprint.h"
+
 #define GPA_BASE	(1ULL << 32)
 #define SLOT_BASE	1
 #define A_PAGES		64
@@ -49,55 +51,6 @@ static unsigned int checks;
 static void guest_code(void)
 {
 	GUEST_DONE();
-}
-
-static int lock_cap(struct kvm_vm *vm, uint32_t flags, uint64_t slot, uint64_t arg)
-{
-	struct kvm_enable_cap cap = {
-		.cap = KVM_CAP_ARM_LOCK_USER_MEMORY_REGION,
-		.flags = flags,
-		.args = { slot, arg },
-	};
-
-	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
-}
-
-static long read_field(const char *path, const char *key)
-{
-	char line[256];
-	size_t len = strlen(key);
-	long val = -1;
-	FILE *f = fopen(path, "r");
-
-	TEST_ASSERT(f, "open %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, len)) {
-			val = atol(line + len);
-			break;
-		}
-	}
-	fclose(f);
-	TEST_ASSERT(val >= 0, "no %s in %s", key, path);
-	return val;
-}
-
-struct footprint {
-	long pins;
-	long vmlck_kb;
-};
-
-static struct footprint footprint(void)
-{
-	struct footprint fp;
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-
-	/* vmstat counters are per-CPU first: fold them for an exact reading */
-	TEST_ASSERT(fd >= 0 && write(fd, "1", 1) == 1, "stat_refresh: %s", strerror(errno));
-	close(fd);
-	fp.pins = read_field("/proc/vmstat", "nr_foll_pin_acquired ") -
-		  read_field("/proc/vmstat", "nr_foll_pin_released ");
-	fp.vmlck_kb = read_field("/proc/self/status", "VmLck:");
-	return fp;
 }
 
 /* Pins and VmLck moved by exactly @pins and @charged pages since @base */

@@ -54,6 +54,8 @@
 #include "processor.h"
 #include "test_util.h"
 
+#include "timing.h"
+
 #define LOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_LOCK
 #define UNLOCK		KVM_ARM_LOCK_USER_MEMORY_REGION_FLAGS_UNLOCK
 #define READ		KVM_ARM_LOCK_MEM_READ
@@ -214,14 +216,6 @@ static uint64_t rnd_below(uint64_t *state, uint64_t n)
 static uint64_t derive_seed(uint64_t seed, uint64_t index, uint64_t gen)
 {
 	return splitmix64(seed ^ splitmix64((index << 32) | gen)) | 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static uint64_t now_ms(void)
