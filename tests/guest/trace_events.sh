@@ -10,12 +10,24 @@
 # The work deferred to KVM_RUN depends on the CPU having FWB (the default)
 # or not: lines of trace_events.expected tagged "fwb: " or "nofwb: " hold
 # for that CPU only.
+#
+# trace_events.expected counts pages of 4 KiB. The workload's memslots and
+# limit are sizes in bytes, so on a 16 or 64 KiB page kernel the script
+# divides the page counts (npages, locked_vm, limit) by 4 or 16, rounding
+# down as the kernel does for the limit.
 T=/sys/kernel/tracing
 HERE=$(dirname "$0")
 . "$(dirname "$0")/lib.sh"
 CPU=${1:-fwb}
-sed -n -e "s/^$CPU: //p" -e t -e '/^[a-z]*fwb: /!p' "$HERE/trace_events.expected" \
-	>/tmp/events.expected
+PAGE_KB=$(($(getconf PAGESIZE) / 1024))
+sed -n -e "s/^$CPU: //p" -e t -e '/^[a-z]*fwb: /!p' "$HERE/trace_events.expected" |
+awk -v per=$((PAGE_KB / 4)) '{
+	for (i = 2; i <= NF; i++)
+		if (split($i, kv, "=") == 2 &&
+		    (kv[1] == "npages" || kv[1] == "locked_vm" || kv[1] == "limit"))
+			$i = kv[1] "=" int(kv[2] / per)
+	print
+}' >/tmp/events.expected
 
 events=$(ls -d $T/events/kvm/kvm_memslot_* | wc -l)
 [ "$events" = 9 ]
@@ -38,7 +50,7 @@ sed -e 's/vm=[0-9]*/vm=VM/' -e 's/pid=[0-9]*/pid=PID/' \
 	-e 's/hva=0x[0-9a-f]*/hva=HVA/' -e 's/duration_ns=[0-9]*/duration_ns=NS/' \
 	/tmp/events.txt >/tmp/events.norm
 diff -u /tmp/events.expected /tmp/events.norm
-check $? "exactly the $(wc -l </tmp/events.expected) events of trace_events.expected ($CPU lines), in order, with the expected fields"
+check $? "exactly the $(wc -l </tmp/events.expected) events of trace_events.expected ($CPU lines, $PAGE_KB KiB pages), in order, with the expected fields"
 
 pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload.txt)
 hva1=$(sed -n 's/^slot 1: .* hva \(0x[0-9a-f]*\) .*/\1/p' /tmp/workload.txt)
