@@ -14,10 +14,12 @@
  *    result says: all of it locked, or nothing changed;
  *  - the memslot locks and unlocks normally afterwards, and the guest
  *    writes to it and the VMM reads what it wrote.
- * Operations: LOCK RW and LOCK R of a memslot of several stage 2 tables'
- * worth of pages (so that a failure in a later batch must undo earlier
- * ones), the first KVM_RUN after a LOCK (the deferred cache maintenance),
- * UNLOCK, and closing a VM with the memslot locked.
+ * Operations: LOCK RW and LOCK R of a memslot of two stage 2 tables' worth
+ * of pages, the first FRESH_PAGES of the second of which the VMM has not
+ * touched (dropped again before each LOCK): faulting them in allocates, so
+ * that a failure in the second batch must undo the first; the first
+ * KVM_RUN after a LOCK (the deferred cache maintenance), UNLOCK, and
+ * closing a VM with the memslot locked.
  * A watchdog child shows where the run is stuck, should an operation hang
  * under an allocation failure. The kasan kernel runs it;
  * tests/guest/kmemleak.sh then scans for objects an error path leaked.
@@ -41,6 +43,8 @@
 #define TEST_SLOT	1
 #define TEST_GPA	(1ULL << 32)
 #define TEST_MIB	4
+/* pages a LOCK faults in itself, from the start of its second batch on */
+#define FRESH_PAGES	16
 #define PATTERN		0x6661756c74UL
 #define MAX_NTH		20000
 
@@ -51,6 +55,7 @@
 
 static long host_page;		/* getpagesize() */
 static uint64_t npages;		/* host pages of the memslot */
+static uint64_t fresh_first;	/* its first page of the second batch */
 static int nth_fd = -1;
 static unsigned long injected, violations;
 
@@ -140,14 +145,32 @@ static void vm_setup(struct vm_ctx *c)
 	c->hva = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		      -1, 0);
 	TEST_ASSERT(c->hva != MAP_FAILED, "mmap: %s", strerror(errno));
-	/* every page a real one, not the zero page: pins are exact */
+	/* pages, not a huge page, which the fresh ones would be part of */
+	TEST_ASSERT(!madvise(c->hva, bytes, MADV_NOHUGEPAGE), "madvise: %s", strerror(errno));
+	/*
+	 * Every page but the fresh ones a real one; the LOCK faults those in
+	 * for writing (never the zero page): pins are exact.
+	 */
 	for (i = 0; i < npages; i++)
-		c->hva[i * host_page / 8] = i;
+		if (i < fresh_first || i >= fresh_first + FRESH_PAGES)
+			c->hva[i * host_page / 8] = i;
 	region.userspace_addr = (uintptr_t)c->hva;
 	vm_ioctl(c->vm, KVM_SET_USER_MEMORY_REGION, &region);
 	vm_pages = bytes / c->vm->page_size;
 	virt_map(c->vm, TEST_GPA, TEST_GPA, vm_pages);
 	vcpu_args_set(c->vcpu, 3, TEST_GPA, vm_pages, c->vm->page_size);
+}
+
+/*
+ * Gives the fresh pages back, so that the next LOCK faults them in again:
+ * the first in the second batch's first pin, whose failure is the LOCK's
+ * (GUP goes on after a later one).
+ */
+static void drop_fresh(struct vm_ctx *c)
+{
+	TEST_ASSERT(!madvise((char *)c->hva + fresh_first * host_page,
+			     FRESH_PAGES * host_page, MADV_DONTNEED),
+		    "madvise: %s", strerror(errno));
 }
 
 static void vm_teardown(struct vm_ctx *c)
@@ -355,6 +378,7 @@ static void faults_in_lock(struct tally *t, uint64_t perm)
 		bool hit;
 		int r;
 
+		drop_fresh(&c);
 		progress(t, n);
 		set_nth(n);
 		r = lock_cap(c.vm, LOCK, TEST_SLOT, perm);
@@ -538,6 +562,9 @@ int main(void)
 	setup_fault_injection();
 	host_page = getpagesize();
 	npages = TEST_MIB * (1ULL << 20) / host_page;
+	/* a batch is a last-level table's pages; the memslot is 2 or more */
+	fresh_first = host_page / 8;
+	TEST_ASSERT(npages >= fresh_first + FRESH_PAGES, "the memslot is one batch");
 	base = footprint();
 
 	faults_in_lock(&tallies[0], READ | WRITE);
