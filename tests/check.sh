@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make check: host-side tests (tests/host/test_*.sh), then the guest tests in
-# the test VM, on a CPU with FWB and on one without. Ends with one line
+# the test VM, on a CPU with FWB, on one without, and with a movable zone
+# (tests/vm/movable-tests.list). Ends with one line
 # "N passed, N failed, N skipped" over all.
 #
 #   check.sh [--host | --vm] KERNEL_DIR [ROOTFS_DIR]
 #
 # --host runs the host tests only (make check-host), --vm the test VM boots
-# only (make check-vm): two on KERNEL_DIR, then one per debug kernel of
+# only (make check-vm): three on KERNEL_DIR, then one per debug kernel of
 # CHECK_VARIANTS; ROOTFS_DIR is needed for the VM.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -65,6 +66,11 @@ vm_suites() {
 	VM_CPU=neoverse-n1 VM_MACHINE=virt,virtualization=on,gic-version=3 \
 		VM_TEST_LISTS="$TOP/tests/vm/nofwb-tests.list" VM_RUN_DIR="$BUILD/vm-nofwb" \
 		run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
+	# Long-term pins migrate pages out of ZONE_MOVABLE, which the other
+	# boots have none of: LOCK with every page migrated first.
+	echo "== guest: test VM with a movable zone (movablecore=1G)"
+	VM_KERNEL_ARGS=movablecore=1G VM_TEST_LISTS="$TOP/tests/vm/movable-tests.list" \
+		VM_RUN_DIR="$BUILD/vm-movable" run_suite "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS"
 }
 
 # The kernel tests again on the debug kernels, each built (or taken from

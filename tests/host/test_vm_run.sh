@@ -4,6 +4,7 @@
 # sh, writing a console with \r\n line ends as the serial console does;
 # tests are host commands from a list in the common format. Checks:
 #  - list tags reach the verdicts (skip=whole, a skip that is not allowed);
+#  - VM_KERNEL_ARGS reaches the kernel command line;
 #  - the host watchdog stops a VM hung in a test, after that test's own
 #    timeout plus the slack, and the report names the test; a VM that never
 #    boots is stopped too;
@@ -25,6 +26,7 @@ console='' payload=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	-serial) console=${2#file:}; shift ;;
+	-append) [ -z "${FAKE_QEMU_APPEND:-}" ] || echo "$2" >"$FAKE_QEMU_APPEND"; shift ;;
 	-fsdev) case $2 in *id=payload,*) payload=${2#*path=}; payload=${payload%%,*} ;; esac; shift ;;
 	esac
 	shift
@@ -68,6 +70,13 @@ may_skip 10 sh -c 'echo \"1..0 # SKIP not here\"; exit 4'" \
 out=$(run "$tmp/host.list" 'says_*')
 expect "patterns select tests" "PASS says_hello|vm: 1 passed, 0 failed, 0 skipped" \
 	"$(grep -E '^(PASS|SKIP|FAIL|vm:)' <<<"$out" | sed -E 's/ +[0-9.]+s$//; s/ +/ /g' | paste -sd'|')"
+
+# VM_KERNEL_ARGS ends the kernel command line; without it, it ends as always.
+FAKE_QEMU_APPEND=$tmp/append run "$tmp/host.list" 'says_*' >/dev/null
+plain=$(cat "$tmp/append")
+FAKE_QEMU_APPEND=$tmp/append VM_KERNEL_ARGS="movablecore=1G quiet" run "$tmp/host.list" 'says_*' >/dev/null
+expect "VM_KERNEL_ARGS ends the kernel command line, which otherwise ends in panic=-1" \
+	"panic=-1|$plain movablecore=1G quiet" "${plain##* }|$(cat "$tmp/append")"
 
 # A VM hung in a test: stopped after its timeout (1 s) plus the slack (1 s).
 echo "stuck 1 echo never-runs" >"$tmp/stuck.list"

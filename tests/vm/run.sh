@@ -5,6 +5,8 @@
 #
 # VM_CPU (default max) and VM_MACHINE choose the emulated CPU and machine:
 # tests/check.sh boots a CPU without FWB too (tests/vm/nofwb-tests.list).
+# VM_KERNEL_ARGS adds to the guest kernel's command line (movablecore=1G
+# gives it a ZONE_MOVABLE: docs/reliability.md).
 #
 #   run.sh KERNEL_DIR ROOTFS_DIR [NAME_PATTERN...]
 #
@@ -103,7 +105,7 @@ run_qemu() {
 		-smp "$VM_CPUS" -m "$VM_MEM" \
 		-display none -monitor none -nic none -no-reboot -serial "file:$CONSOLE" \
 		-kernel "$KDIR/Image" \
-		-append "console=ttyAMA0 root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=/sbin/kvmlock-init panic=-1" \
+		-append "console=ttyAMA0 root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=/sbin/kvmlock-init panic=-1${VM_KERNEL_ARGS:+ $VM_KERNEL_ARGS}" \
 		-fsdev "local,id=rootfs,path=$ROOTFS,security_model=none,readonly=on" \
 		-device virtio-9p-pci,fsdev=rootfs,mount_tag=rootfs \
 		-fsdev "local,id=payload,path=$PAYLOAD,security_model=none" \
