@@ -19,7 +19,7 @@ ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress check-pages demo clean distclean \
+	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress check-pages mutants demo clean distclean \
 	inspector install
 
 all: kernel rootfs
@@ -117,6 +117,11 @@ check-pages: rootfs
 # (STRESS_SEED=N repeats it); KERNEL_VARIANT=kasan or debug for those kernels.
 stress: kernel rootfs
 	@tests/vm/stress.sh $(KERNEL_DIR) $(ROOTFS_DIR)
+
+# Each tests/mutants/NAME.diff (a bug put back into the series) booted with
+# its NAME.list: caught when a test fails (MUTANTS="a b" for some).
+mutants: rootfs
+	@tests/vm/mutants.sh $(ROOTFS_DIR)
 
 demo: kernel rootfs inspector
 	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)

@@ -8,6 +8,8 @@
 #   kernel.sh key [VARIANT]     print the cache key
 #   kernel.sh reset             throw away build/linux
 #   kernel.sh bisect-check      build Image at every patch of the series
+#   kernel.sh mutant VARIANT DIFF DEST
+#                               that Image with DIFF applied, in DEST (make mutants)
 #
 # VARIANT "default" is kernel/config/kvmlock.config alone; any other VARIANT v
 # adds kernel/config/v.config (debug: lockdep and friends). Outputs are cached
@@ -425,6 +427,37 @@ cmd_bisect_check() {
 	note "all ${#commits[@]} patches build on their own"
 }
 
+# A mutant (tests/mutants, make mutants): the variant's Image built with
+# DIFF applied to the tree, which is restored after, also when interrupted,
+# in DEST with the cached build's selftests. The cache is not touched; the
+# next build rebuilds what the diff changed.
+cmd_mutant() {
+	local variant=$1 diff=$2 dest=$3 cached out
+	[ -n "$diff" ] && [ -n "$dest" ] || die "usage: kernel.sh mutant VARIANT DIFF DEST"
+	[ -f "$diff" ] || die "no such diff: $diff"
+	refuse_tree_work "build a mutant"
+	cached=$CACHE/kernel/$(build_key "$variant")
+	[ -f "$cached/done" ] || die "the $variant kernel is not built: make kernel KERNEL_VARIANT=$variant"
+	tree_git apply --check "$diff" || die "${diff#"$TOP"/} does not apply to $TREE"
+	# shellcheck disable=SC2064 # expanded now: the trap outlives the locals
+	trap "tree_git checkout -q -- . || note 'could not restore $TREE: make kernel-reset'" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	tree_git apply "$diff"
+	out=$BUILD/kernel-$variant
+	mkdir -p "$out" "$CCACHE_DIR"
+	export KBUILD_BUILD_USER=kvmlock KBUILD_BUILD_HOST=kvmlock
+	configure "$out"
+	note "building the $variant Image with ${diff#"$TOP"/}"
+	kmake "$out" -s Image
+	rm -rf "$dest"
+	mkdir -p "$dest"
+	cp -a "$cached/." "$dest/"
+	cp "$out/arch/arm64/boot/Image" "$dest/Image"
+	tree_git diff --stat >"$dest/mutant.diffstat"
+}
+
 cmd_reset() {
 	rm -rf "$TREE" "$TREE.tmp" "$BUILD"/kernel-*
 }
@@ -440,19 +473,19 @@ variant=${2:-default}
 # Everything a command needs is loaded and checked here, in this shell,
 # before anything is built, cached or changed.
 case $cmd in
-build | key | config | tree | bisect-check | export) KVER=$(debian_kernel_version) ;;
+build | key | config | tree | bisect-check | export | mutant) KVER=$(debian_kernel_version) ;;
 esac
 case $cmd in
-build | key | config | tree | bisect-check) load_series ;;
+build | key | config | tree | bisect-check | mutant) load_series ;;
 esac
 case $cmd in
-build | key | config | bisect-check)
+build | key | config | bisect-check | mutant)
 	load_variant "$variant"
 	load_selftests
 	load_own
 	;;
 esac
-case $cmd in build | key) load_toolchain ;; esac
+case $cmd in build | key | mutant) load_toolchain ;; esac
 case $cmd in
 build) with_tree cmd_build "$variant" ;;
 tree) with_tree prepare_tree ;;
@@ -461,5 +494,6 @@ export) with_tree export_series ;;
 key) build_key "$variant" ;;
 reset) with_tree cmd_reset ;;
 bisect-check) with_tree cmd_bisect_check ;;
+mutant) with_tree cmd_mutant "$variant" "${3:-}" "${4:-}" ;;
 *) die "unknown command '$cmd'" ;;
 esac

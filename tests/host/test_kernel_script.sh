@@ -10,7 +10,8 @@
 #    hit, and when the Debian version changes;
 #  - a config fragment option that cannot be set stops and is named;
 #  - a build fills the cache and a failed one leaves nothing there; an
-#    interrupted bisect-check puts the tree back on its branch.
+#    interrupted bisect-check puts the tree back on its branch;
+#  - a mutant is built with its diff, and the tree restored after.
 # No kernel is compiled: make is a stand-in (below) everywhere except for
 # the configuration test, which runs the real allnoconfig.
 set -uo pipefail
@@ -32,10 +33,10 @@ unset KVMLOCK_PATCHES KVMLOCK_CONFIG_DIR KVMLOCK_OWN_SELFTESTS
 mkdir -p "$tmp/bin"
 cat >"$tmp/bin/make" <<'EOF'
 #!/usr/bin/env bash
-out= hdr= targets=()
+out= hdr= dir= targets=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-C) shift ;;
+	-C) shift; dir=$1 ;;
 	O=* | OUTPUT=*) out=${1#*=} ;;
 	INSTALL_HDR_PATH=*) hdr=${1#*=} ;;
 	-* | *=*) ;;
@@ -54,6 +55,8 @@ for t in "${targets[@]}"; do
 		fi
 		mkdir -p "$out/arch/arm64/boot"
 		echo image >"$out/arch/arm64/boot/Image"
+		# what the build saw of the tree: FAKE_MAKE_SEEN=FILE keeps it
+		[ -z "${FAKE_MAKE_SEEN:-}" ] || cat "$dir/kvmlock-test.txt" >"$FAKE_MAKE_SEEN"
 		echo map >"$out/System.map"
 		printf btf >"$out/btf.bin"
 		(cd "$out" && aarch64-linux-gnu-objcopy -I binary -O elf64-littleaarch64 \
@@ -238,6 +241,44 @@ if out=$(ksh bisect-check 2>&1) && grep -q "all 1 patches build on their own" <<
 else
 	not_ok "bisect-check builds each patch and returns to the branch" "$out"
 fi
+
+# kernel.sh mutant: the Image built with a diff applied, beside the cached
+# build's other files; the tree restored after, also when interrupted; a
+# diff that does not apply, work in the tree and an unbuilt variant are
+# refused.
+cat >"$tmp/mutant.diff" <<'EOF2'
+A mutant for the host test.
+
+diff --git a/kvmlock-test.txt b/kvmlock-test.txt
+--- a/kvmlock-test.txt
++++ b/kvmlock-test.txt
+@@ -1 +1 @@
+-# kvmlock host test
++# kvmlock host test, mutated
+EOF2
+mutant() { env KVMLOCK_OWN_SELFTESTS=0 KVMLOCK_PATCHES="$patches" "$KSH" mutant "$@"; }
+if out=$(FAKE_MAKE_SEEN=$tmp/seen mutant default "$tmp/mutant.diff" "$tmp/mutant" 2>&1) &&
+	[ "$(cat "$tmp/seen")" = "# kvmlock host test, mutated" ] &&
+	[ "$(cat "$tmp/mutant/Image")" = image ] && [ -f "$tmp/mutant/series.log" ] &&
+	grep -q "kvmlock-test.txt" "$tmp/mutant/mutant.diffstat"; then
+	ok "mutant: the Image is built with the diff applied, with the cached files"
+else
+	not_ok "mutant: the Image is built with the diff applied, with the cached files" "$out"
+fi
+expect "mutant: the tree is restored after" "" "$(git -C "$TREE" status --porcelain)"
+FAKE_MAKE=term-on-image mutant default "$tmp/mutant.diff" "$tmp/mutant" >/dev/null 2>&1
+expect "mutant interrupted: the tree is restored" "" "$(git -C "$TREE" status --porcelain)"
+sed 's/^-# kvmlock host test$/-# not this line/' "$tmp/mutant.diff" >"$tmp/stale.diff"
+expect_fail "mutant: a diff that does not apply is named" "stale.diff does not apply" \
+	mutant default "$tmp/stale.diff" "$tmp/mutant"
+echo "# local edit" >>"$TREE/Makefile"
+expect_fail "mutant: work in the tree is refused" "uncommitted changes.*refusing to build a mutant" \
+	mutant default "$tmp/mutant.diff" "$tmp/mutant"
+git -C "$TREE" checkout -q Makefile
+expect_fail "mutant: a variant not built is refused" "the debug kernel is not built" \
+	mutant debug "$tmp/mutant.diff" "$tmp/mutant"
+expect_fail "mutant: no DEST is a usage error" "usage: kernel.sh mutant VARIANT DIFF DEST" \
+	mutant default "$tmp/mutant.diff"
 
 # A patch that does not apply stops the build and is named.
 mkdir -p "$WORK/patches2"
