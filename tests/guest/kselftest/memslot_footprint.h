@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What memslot_lock_faults and memslot_lock_limits share: the LOCK/UNLOCK
- * call, and the exact footprint of locked memory (system-wide pins, the
- * process' VmLck). Include after kvm_util.h and test_util.h.
+ * What memslot_lock_faults, memslot_lock_limits and memslot_lock_workload
+ * share: the LOCK/UNLOCK call, and the exact footprint of locked memory
+ * (system-wide pins, the process' VmLck). Include after kvm_util.h and
+ * test_util.h.
  */
 #ifndef KVMLOCK_MEMSLOT_FOOTPRINT_H
 #define KVMLOCK_MEMSLOT_FOOTPRINT_H

@@ -33,6 +33,9 @@
 #include "test_util.h"
 #include "timing.h"
 
+/* lock_cap(): 0 or -errno, so that a step states the result it expects */
+#include "memslot_footprint.h"
+
 #define PAGE_SIZE	4096UL
 #define SLOT_A		1
 #define SLOT_B		2
@@ -52,19 +55,6 @@
 static void guest_code(void)
 {
 	GUEST_DONE();
-}
-
-/* 0 or -errno, so that a step states the result it expects. */
-static int lock_cap(struct kvm_vm *vm, uint32_t flags, uint64_t slot,
-		    uint64_t arg)
-{
-	struct kvm_enable_cap cap = {
-		.cap = KVM_CAP_ARM_LOCK_USER_MEMORY_REGION,
-		.flags = flags,
-		.args = { slot, arg },
-	};
-
-	return __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) ? -errno : 0;
 }
 
 static void step(struct kvm_vm *vm, const char *what, uint32_t flags,
