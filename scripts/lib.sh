@@ -22,6 +22,17 @@ note() {
 	echo "${0##*/}: $*" >&2
 }
 
+# Runs CMD when this shell exits, also when SIGINT, SIGTERM or SIGHUP
+# ends it (with 128 + the signal's number). CMD is expanded by the caller,
+# so it may name locals that are gone by then.
+on_exit() {
+	# shellcheck disable=SC2064 # the caller's expansion, on purpose
+	trap "$1" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
 debian_kernel_version() {
 	dpkg-query -W -f='${Version}' "$KSRC_PKG" 2>/dev/null ||
 		die "$KSRC_PKG is not installed (run: make deps)"

@@ -345,12 +345,7 @@ build_into_cache() {
 	# over from a build that was killed.
 	rm -rf "$dest".tmp.*
 	tmp=$dest.tmp.$BASHPID
-	# (Expanded now: the trap runs after this function's locals are gone.)
-	# shellcheck disable=SC2064
-	trap "rm -rf $(printf %q "$tmp")" EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
+	on_exit "rm -rf $(printf %q "$tmp")"
 	prepare_tree
 	out=$BUILD/kernel-$variant
 	mkdir -p "$out" "$CCACHE_DIR"
@@ -400,11 +395,7 @@ cmd_bisect_check() {
 	prepare_tree
 	mapfile -t commits < <(tree_git rev-list --reverse kvmlock-base..HEAD)
 	branch=$(tree_git symbolic-ref -q --short HEAD || tree_git rev-parse HEAD)
-	# shellcheck disable=SC2064 # expanded now: the trap outlives the locals
-	trap "tree_git checkout -q $(printf %q "$branch") || note 'could not check out $branch again in $TREE'" EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
+	on_exit "tree_git checkout -q $(printf %q "$branch") || note 'could not check out $branch again in $TREE'"
 	mkdir -p "$out"
 	configure "$out"
 	for c in "${commits[@]}"; do
@@ -439,11 +430,7 @@ cmd_mutant() {
 	cached=$CACHE/kernel/$(build_key "$variant")
 	[ -f "$cached/done" ] || die "the $variant kernel is not built: make kernel KERNEL_VARIANT=$variant"
 	tree_git apply --check "$diff" || die "${diff#"$TOP"/} does not apply to $TREE"
-	# shellcheck disable=SC2064 # expanded now: the trap outlives the locals
-	trap "tree_git checkout -q -- . || note 'could not restore $TREE: make kernel-reset'" EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
+	on_exit "tree_git checkout -q -- . || note 'could not restore $TREE: make kernel-reset'"
 	tree_git apply "$diff"
 	out=$BUILD/kernel-$variant
 	mkdir -p "$out" "$CCACHE_DIR"

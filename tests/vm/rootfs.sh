@@ -65,11 +65,7 @@ build_rootfs() {
 	# killed run. Ours goes whatever happens.
 	rm -rf "$CACHE"/rootfs/*.tmp.*
 	tmp=$dest.tmp.$BASHPID
-	# shellcheck disable=SC2064 # expanded now: the trap outlives the locals
-	trap "rm -rf $(printf %q "$tmp")" EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
+	on_exit "rm -rf $(printf %q "$tmp")"
 	note "unpacking arm64 userland ($PACKAGES) into $dest"
 	mmdebstrap --quiet --variant=extract --architectures=arm64 \
 		--include="$PACKAGES" "$SUITE" "$tmp" "${sources[@]}" >&2
