@@ -36,13 +36,15 @@ printf '# kernel: kasan\n# kernel-args: movablecore=1G\nt1 60 kselftest/t1\n' >"
 printf 'the other bug\n\ndiff --git a/y b/y\n' >"$fake/tests/mutants/beta.diff"
 printf '# what beta needs\nt1 60 kselftest/t1\n' >"$fake/tests/mutants/beta.list"
 
-mutants() { # verdict, then env assignments
+run_mutants() { # verdict, then env assignments
 	local verdict=$1
 	shift
 	: >"$tmp/calls"
 	env CALLS="$tmp/calls" FAKE_VERDICT="$verdict" TOP="$fake" BUILD="$tmp/build" "$@" \
-		bash "$fake/tests/vm/mutants.sh" "$tmp/rootfs" >"$tmp/out" 2>&1
+		bash "$fake/tests/vm/mutants.sh" "$tmp/rootfs"
 }
+# the same, its output in $tmp/out
+mutants() { run_mutants "$@" >"$tmp/out" 2>&1; }
 
 mutants fail MUTANTS=alpha
 rc=$?
@@ -72,20 +74,15 @@ expect "no MUTANTS: every mutant, in order" "alpha beta" \
 	"$(sed -n 's/^mutant [a-z]* [^ ]*\/\([a-z]*\)\.diff .*/\1/p' "$tmp/calls" | paste -sd' ' -)"
 
 expect_fail "a kernel that runs no test is an error, not a catch" \
-	"alpha: no test began: the mutant kernel did not boot" \
-	env CALLS="$tmp/calls" FAKE_VERDICT=noboot TOP="$fake" BUILD="$tmp/build" MUTANTS=alpha \
-	bash "$fake/tests/vm/mutants.sh" "$tmp/rootfs"
+	"alpha: no test began: the mutant kernel did not boot" run_mutants noboot MUTANTS=alpha
 expect_fail "an unknown mutant is refused" "no mutant 'gamma' \(tests/mutants/gamma.diff\)" \
-	env CALLS="$tmp/calls" FAKE_VERDICT=fail TOP="$fake" BUILD="$tmp/build" MUTANTS=gamma \
-	bash "$fake/tests/vm/mutants.sh" "$tmp/rootfs"
+	run_mutants fail MUTANTS=gamma
 rm "$fake/tests/mutants/beta.list"
 expect_fail "a mutant without a list is refused" "mutant 'beta' has no test list" \
-	env CALLS="$tmp/calls" FAKE_VERDICT=fail TOP="$fake" BUILD="$tmp/build" \
-	bash "$fake/tests/vm/mutants.sh" "$tmp/rootfs"
+	run_mutants fail
 printf '#!/usr/bin/env bash\n[ "$1" != mutant ]\n' >"$fake/kernel/scripts/kernel.sh"
 expect_fail "a mutant that does not build is an error" "alpha: the mutant kasan kernel did not build" \
-	env CALLS="$tmp/calls" FAKE_VERDICT=fail TOP="$fake" BUILD="$tmp/build" MUTANTS=alpha \
-	bash "$fake/tests/vm/mutants.sh" "$tmp/rootfs"
+	run_mutants fail MUTANTS=alpha
 
 # The real mutants: each has a list naming a kernel that exists, and its
 # diff applies to the series as build/linux has it (skipped without one).
