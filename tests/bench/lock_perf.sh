@@ -18,8 +18,8 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-# Patches 1-17: lock/unlock one page at a time, and the trace events.
-BASELINE_PATCHES=${BASELINE_PATCHES:-17}
+# Patches 1-18: lock/unlock one page at a time, and the trace events.
+BASELINE_PATCHES=${BASELINE_PATCHES:-18}
 SIZES=${SIZES:-64,256,1024}
 REPS=${REPS:-5}
 export VM_MEM=${VM_MEM:-6G}

@@ -29,7 +29,9 @@ KDIR=${1:?usage: run.sh KERNEL_DIR ROOTFS_DIR [NAME_PATTERN...]}
 ROOTFS=${2:?usage: run.sh KERNEL_DIR ROOTFS_DIR [NAME_PATTERN...]}
 shift 2
 PATTERNS=("$@")
-VM_MEM=${VM_MEM:-4G}
+# 4 GiB for the tests, and 1 GiB more that the guest kernel reserves as a
+# 1 GiB huge page (hugepagesz=1G below) for memslot_lock_test.
+VM_MEM=${VM_MEM:-5G}
 VM_CPUS=${VM_CPUS:-2}
 BOOT_SLACK=60
 
@@ -105,7 +107,7 @@ run_qemu() {
 		-smp "$VM_CPUS" -m "$VM_MEM" \
 		-display none -monitor none -nic none -no-reboot -serial "file:$CONSOLE" \
 		-kernel "$KDIR/Image" \
-		-append "console=ttyAMA0 root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=/sbin/kvmlock-init panic=-1${VM_KERNEL_ARGS:+ $VM_KERNEL_ARGS}" \
+		-append "console=ttyAMA0 root=rootfs rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144 ro init=/sbin/kvmlock-init hugepagesz=1G hugepages=1 panic=-1${VM_KERNEL_ARGS:+ $VM_KERNEL_ARGS}" \
 		-fsdev "local,id=rootfs,path=$ROOTFS,security_model=none,readonly=on" \
 		-device virtio-9p-pci,fsdev=rootfs,mount_tag=rootfs \
 		-fsdev "local,id=payload,path=$PAYLOAD,security_model=none" \
