@@ -224,6 +224,50 @@ the VM did not finish its test list; last console lines:
 vm: 0 passed, 2 failed, 0 skipped
 exit 1" "$(verdict "$d")"
 
+# 10. Markers glued to kernel text (a printk landing between a marker and
+# its line end, or just before it): the marker still counts, the text is
+# scanned inside the right test; a marker naming no listed test is
+# "outside any test".
+d=$(fixture "first 60
+glued 60
+memslot_lock_stress 60
+memslot_lock_stress_workers 60" "KVMLOCK-BOOTED uptime=0.80
+$(console first "")
+KVMLOCK-TEST-BEGIN glued[    5.000000] kvm [9]: unexpected write fault on locked memslot 1 at IPA 0x40003000, ESR 0x92000047
+[    5.100000] BUG: KASAN: use-after-free in kvm_foo+0x1c/0x40
+[    5.200000] WARNING: CPU: 1 PID: 80 at arch/arm64/kvm/mmu.c:99 kvm_bar+0x1/0x2KVMLOCK-TEST-END glued rc=0
+[    6.000000] kvm [9]: a line after glued ended
+KVMLOCK-TEST-BEGIN memslot_lock_stress
+KVMLOCK-TEST-END memslot_lock_stress rc=0[    7.000000] Call trace:
+KVMLOCK-TEST-BEGIN memslot_lock_stress_workers
+KVMLOCK-TEST-END memslot_lock_stress_workers rc=0
+KVMLOCK-ALL-DONE")
+for t in first glued memslot_lock_stress memslot_lock_stress_workers; do result "$d" "$t" 0; done
+expect "text glued to a BEGIN or END marker is scanned inside its test; the next test still counts" \
+	"PASS first 10.0s
+FAIL glued 10.0s kernel splat on the console; the series' warning of an unexpected fault on a locked memslot
+ | [ 5.100000] BUG: KASAN: use-after-free in kvm_foo+0x1c/0x40
+ | [ 5.200000] WARNING: CPU: 1 PID: 80 at arch/arm64/kvm/mmu.c:99 kvm_bar+0x1/0x2
+ | [ 5.000000] kvm [9]: unexpected write fault on locked memslot 1 at IPA 0x40003000, ESR 0x92000047
+PASS memslot_lock_stress 10.0s
+PASS memslot_lock_stress_workers 10.0s
+kernel splat or locked-memslot warning outside any test:
+ | [ 7.000000] Call trace:
+vm: 3 passed, 2 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "known 60" "KVMLOCK-BOOTED uptime=0.80
+KVMLOCK-TEST-BEGIN kn[    3.000000] own
+[    3.100000] BUG: unable to handle page fault
+KVMLOCK-TEST-END known rc=0
+KVMLOCK-ALL-DONE")
+result "$d" known 0
+expect "a marker naming no listed test: what follows is outside any test" \
+	"PASS known 10.0s
+kernel splat or locked-memslot warning outside any test:
+ | [ 3.100000] BUG: unable to handle page fault
+vm: 1 passed, 1 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+
 # 9. Fail closed: no console at all; a clean run passes.
 d=$(fixture "t 60" "")
 rm "$d/console.log"

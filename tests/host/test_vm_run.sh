@@ -21,7 +21,8 @@ mkdir -p "$tmp/bin" "$tmp/kdir/selftests" "$tmp/rootfs"
 cat >"$tmp/bin/qemu-system-aarch64" <<'EOF'
 #!/usr/bin/env bash
 # Stand-in for QEMU: FAKE_QEMU=run (the guest runner on the payload),
-# hang (boots, begins the first test, never ends), noboot (never boots).
+# hang (boots, begins the first test, never ends), hang-glued (the same,
+# with a kernel line glued to the marker), noboot (never boots).
 console='' payload=''
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -33,9 +34,11 @@ while [ $# -gt 0 ]; do
 done
 case ${FAKE_QEMU:-run} in
 run) KVMLOCK_PAYLOAD=$payload sh "$payload/guest-run.sh" 2>&1 | sed -u 's/$/\r/' >"$console" ;;
-hang)
-	printf 'KVMLOCK-BOOTED uptime=0.5\r\nKVMLOCK-TEST-BEGIN %s\r\n' \
-		"$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)" >"$console"
+hang | hang-glued)
+	glued=
+	[ "$FAKE_QEMU" = hang ] || glued='[    5.000000] kvm [9]: a kernel line'
+	printf 'KVMLOCK-BOOTED uptime=0.5\r\nKVMLOCK-TEST-BEGIN %s%s\r\n' \
+		"$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)" "$glued" >"$console"
 	exec sleep 617
 	;;
 noboot)
@@ -97,6 +100,9 @@ expect_stopped() {
 expect_stopped "a hung test: the watchdog stops QEMU after its timeout + slack and names it" \
 	'^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' \
 	"$tmp/stuck.list" FAKE_QEMU=hang VM_WATCHDOG_SLACK=1
+expect_stopped "a hung test whose marker has a kernel line glued to it: stopped and named too" \
+	'^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' \
+	"$tmp/stuck.list" FAKE_QEMU=hang-glued VM_WATCHDOG_SLACK=1
 expect_stopped "a guest that never boots is stopped" \
 	'^hung: the guest did not reach its first test in [0-9]*s' \
 	"$tmp/stuck.list" FAKE_QEMU=noboot VM_BOOT_LIMIT=1

@@ -30,23 +30,14 @@ SPLAT='Kernel panic|Oops|BUG:|WARNING:|Call trace:|kernel BUG at|INFO: task .* b
 # The series' own warning (patch 9): a stage 2 fault on a locked memslot.
 LOCKED_FAULT='unexpected [a-z]+ fault on locked memslot'
 
-# The console once without its carriage returns, every line prefixed with
-# the test that was running ("-" for none) and a tab.
+# The console once without its carriage returns, every line (or piece of a
+# line glued to a marker) prefixed with the test that was running ("-" for
+# none) and a tab (tests/vm/console.awk).
 [ -f "$RUN/console.log" ] || : >"$RUN/console.log"
 tr -d '\r' <"$RUN/console.log" >"$RUN/console.txt"
 # Tests that began are listed in console.begun.
-awk -v begun="$RUN/console.begun" '
-	index($0, "KVMLOCK-TEST-BEGIN ") {
-		s = substr($0, index($0, "KVMLOCK-TEST-BEGIN ") + 19)
-		split(s, w, " ")
-		cur = w[1]
-		print cur >begun
-		next
-	}
-	index($0, "KVMLOCK-TEST-END ") { cur = "-"; next }
-	{ print (cur == "" ? "-" : cur) "\t" $0 }
-	END { printf "" >>begun }
-' "$RUN/console.txt" >"$RUN/console.by-test"
+awk -v meta="$RUN/tests.meta" -v begun="$RUN/console.begun" -f "$(dirname "$0")/console.awk" \
+	"$RUN/console.txt" >"$RUN/console.by-test"
 
 lines_of() { # test ("-": outside any test), ERE: matching console lines
 	awk -F'\t' -v t="$1" '$1 == t { sub(/^[^\t]*\t/, ""); print }' "$RUN/console.by-test" |

@@ -3,9 +3,10 @@
 #
 #   watchdog.sh CONSOLE META PID OUT
 #
-# Follows the serial console CONSOLE and stops PID (the timeout process
-# around QEMU, which passes SIGTERM on to QEMU and SIGKILLs it 5 s later)
-# when the guest hangs:
+# Follows the serial console CONSOLE (read as tests/vm/console.awk reads
+# it: markers count wherever they sit on a line) and stops PID (the
+# timeout process around QEMU, which passes SIGTERM on to QEMU and
+# SIGKILLs it 5 s later) when the guest hangs:
 #  - the current test (the last KVMLOCK-TEST-BEGIN without its END) has run
 #    longer than its own timeout (from META: "<name> <timeout> [tags...]")
 #    plus VM_WATCHDOG_SLACK seconds (default 30): OUT gets
@@ -39,16 +40,8 @@ stop() { # what to record
 started=$SECONDS current='' since=0
 while kill -0 "$PID" 2>/dev/null; do
 	# "<booted 0|1> <tests begun> <current test or ->"
-	read -r booted begun test < <(tr -d '\r' <"$CONSOLE" 2>/dev/null | awk '
-		/KVMLOCK-BOOTED/ { booted = 1 }
-		index($0, "KVMLOCK-TEST-BEGIN ") {
-			s = substr($0, index($0, "KVMLOCK-TEST-BEGIN ") + 19)
-			split(s, w, " ")
-			cur = w[1]
-			n++
-		}
-		index($0, "KVMLOCK-TEST-END ") { cur = "" }
-		END { print booted + 0, n + 0, (cur == "" ? "-" : cur) }')
+	read -r booted begun test < <(tr -d '\r' <"$CONSOLE" 2>/dev/null |
+		awk -v meta="$META" -v mode=state -f "$(dirname "$0")/console.awk")
 	now=$SECONDS
 	if [ "${booted:-0}" = 0 ]; then
 		[ $((now - started)) -le "$BOOT_LIMIT" ] || stop "boot $((now - started))"
