@@ -24,11 +24,11 @@ result() { # dir name rc [log]: the test's .rc (10 s) and .log
 	echo "$3 1.00 11.00" >"$1/payload/results/$safe.rc"
 	printf '%s\n' "${4:-output of $2}" >"$1/payload/results/$safe.log"
 }
-verdict() { # dir: report.sh's output without log tails, then "exit N"
+verdict() { # dir: report.sh's output without log tails and count, then "exit N"
 	local out rc
 	out=$("$REPORT" "$1" 2>&1)
 	rc=$?
-	grep -v '^      > ' <<<"$out" | sed -E 's/ +/ /g'
+	grep -v -e '^      > ' -e '^vm: [0-9]* tests listed' <<<"$out" | sed -E 's/ +/ /g'
 	echo "exit $rc"
 }
 console() { # name body: a test's markers around body (may be empty)
@@ -126,6 +126,9 @@ the VM did not finish its test list; last console lines:
  | [ 99.000000] rcu: INFO: rcu_sched self-detected stall on CPU
 vm: 0 passed, 4 failed, 0 skipped
 exit 1" "$(verdict "$d")"
+
+expect "the count of tests listed and with a result" "vm: 4 tests listed, 2 with a result" \
+	"$("$REPORT" "$d" 2>&1 | grep '^vm: [0-9]* tests listed')"
 
 d=$(fixture "passes 60" "KVMLOCK-BOOTED uptime=0.80
 $(console passes "")")
@@ -275,6 +278,11 @@ result "$d" t 0
 expect "no console: the run fails" "PASS t 10.0s
 the VM did not finish its test list; last console lines:
 vm: 1 passed, 1 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "# nothing" "KVMLOCK-BOOTED uptime=0.80
+KVMLOCK-ALL-DONE")
+expect "no test listed: the run fails" "no test listed in $d/tests.meta
+vm: 0 passed, 1 failed, 0 skipped
 exit 1" "$(verdict "$d")"
 d=$(fixture "a 60
 b 60 skip=whole" "KVMLOCK-BOOTED uptime=0.80

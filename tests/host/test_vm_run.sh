@@ -64,6 +64,7 @@ expect "a run: verdicts from the list's tags, summary, exit status" \
 	"PASS says_hello
 SKIP may_skip 1..0 # SKIP not here
 FAIL must_not_skip skipped (exit 4), which its list entry does not allow: 1..0 # SKIP not here either
+vm: 3 tests listed, 3 with a result
 vm: 1 passed, 1 failed, 1 skipped
 rc=1" "$(grep -E '^(PASS|SKIP|FAIL|vm:)' <<<"$out" | sed -E 's/ +[0-9.]+s( +|$)/ /; s/ +/ /g; s/ $//'; echo "rc=$rc")"
 expect "tests.meta keeps the tags, the guest's tests.list the commands" \
@@ -71,7 +72,7 @@ expect "tests.meta keeps the tags, the guest's tests.list the commands" \
 may_skip 10 sh -c 'echo \"1..0 # SKIP not here\"; exit 4'" \
 	"$(grep -h '^may_skip' "$tmp/vm/tests.meta" "$tmp/vm/payload/tests.list")"
 out=$(run "$tmp/host.list" 'says_*')
-expect "patterns select tests" "PASS says_hello|vm: 1 passed, 0 failed, 0 skipped" \
+expect "patterns select tests" "PASS says_hello|vm: 1 tests listed, 1 with a result|vm: 1 passed, 0 failed, 0 skipped" \
 	"$(grep -E '^(PASS|SKIP|FAIL|vm:)' <<<"$out" | sed -E 's/ +[0-9.]+s$//; s/ +/ /g' | paste -sd'|')"
 
 # VM_KERNEL_ARGS ends the kernel command line; without it, it ends as always.

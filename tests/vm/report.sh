@@ -10,8 +10,9 @@
 # <end>", guest uptime), and watchdog when tests/vm/watchdog.sh stopped QEMU
 # ("test <name> <seconds> <timeout>" or "boot <seconds>").
 #
-# Prints one line per test and "vm: N passed, N failed, N skipped"; exits 1
-# when anything failed. A test fails when it exits non-zero (4 too, unless
+# Prints one line per test, "vm: N tests listed, N with a result" (which
+# tests/check.sh compares with its lists) and "vm: N passed, N failed, N
+# skipped"; exits 1 when anything failed (no test listed too). A test fails when it exits non-zero (4 too, unless
 # its list entry says skip=whole), when a kselftest case skips without a
 # skip-case= glob allowing it, when the console shows a kernel splat while
 # it ran, or the series' "unexpected ... fault on locked memslot" warning
@@ -58,11 +59,13 @@ join() { # separator, strings...
 
 watchdog=()
 [ ! -f "$RUN/watchdog" ] || read -r -a watchdog <"$RUN/watchdog"
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 listed=0 results=0
 while read -r name limit tags; do
 	case $name in '' | '#'*) continue ;; esac
 	safe=${name//\//_}
 	log=$RESULTS/$safe.log
+	listed=$((listed + 1))
+	[ ! -f "$RESULTS/$safe.rc" ] || results=$((results + 1))
 	why=() notes=() shown=()
 	may_skip=0 allow_fault=0 case_globs=()
 	read -r -a tagv <<<"$tags"
@@ -139,6 +142,10 @@ while read -r name limit tags; do
 	fi
 done <"$RUN/tests.meta"
 
+if [ "$listed" -eq 0 ]; then
+	echo "no test listed in $RUN/tests.meta"
+	failed=$((failed + 1))
+fi
 if [ "${watchdog[0]:-}" = boot ]; then
 	echo "hung: the guest did not reach its first test in ${watchdog[1]}s; QEMU killed by the host watchdog"
 	failed=$((failed + 1))
@@ -154,5 +161,6 @@ if [ -n "$outside" ]; then
 	head -n 8 <<<"$outside" | sed 's/^/      | /'
 	failed=$((failed + 1))
 fi
+echo "vm: $listed tests listed, $results with a result"
 echo "vm: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
