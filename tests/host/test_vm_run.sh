@@ -7,7 +7,8 @@
 #  - VM_KERNEL_ARGS reaches the kernel command line;
 #  - the host watchdog stops a VM hung in a test, after that test's own
 #    timeout plus the slack, and the report names the test; a VM that never
-#    boots is stopped too;
+#    boots, hangs between tests or never powers off is stopped too; QEMU
+#    stopped at the VM's time limit fails the run;
 #  - a second run in the same run directory waits for the first (saying so)
 #    instead of deleting it;
 #  - malformed list entries stop the run before QEMU, naming file and line.
@@ -22,7 +23,9 @@ cat >"$tmp/bin/qemu-system-aarch64" <<'EOF'
 #!/usr/bin/env bash
 # Stand-in for QEMU: FAKE_QEMU=run (the guest runner on the payload),
 # hang (boots, begins the first test, never ends), hang-glued (the same,
-# with a kernel line glued to the marker), noboot (never boots).
+# with a kernel line glued to the marker), hang-between (ends the first
+# test, never begins the next), hang-done (runs the tests, never powers
+# off), noboot (never boots).
 console='' payload=''
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -41,6 +44,17 @@ hang | hang-glued)
 		"$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)" "$glued" >"$console"
 	exec sleep 617
 	;;
+hang-between)
+	t=$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)
+	printf 'KVMLOCK-BOOTED uptime=0.5\r\nKVMLOCK-TEST-BEGIN %s\r\nKVMLOCK-TEST-END %s rc=0\r\n' \
+		"$t" "$t" >"$console"
+	echo "0 1.0 2.0 0 0 - -" >"$payload/results/$t.rc"
+	exec sleep 617
+	;;
+hang-done)
+	KVMLOCK_PAYLOAD=$payload sh "$payload/guest-run.sh" 2>&1 | sed -u 's/$/\r/' >"$console"
+	exec sleep 617
+	;;
 noboot)
 	printf '[    0.000000] Booting Linux\r\n' >"$console"
 	exec sleep 617
@@ -48,6 +62,16 @@ noboot)
 esac
 EOF
 chmod +x "$tmp/bin/qemu-system-aarch64"
+# timeout: run.sh's around QEMU ("-k 5 LIMIT ...") stops at FAKE_VM_LIMIT
+# seconds when that is set; every other call is the real one's.
+cat >"$tmp/bin/timeout" <<EOF
+#!/usr/bin/env bash
+if [ -n "\${FAKE_VM_LIMIT:-}" ] && [ "\$1 \$2" = "-k 5" ]; then
+	exec $(command -v timeout) -k 1 "\$FAKE_VM_LIMIT" "\${@:4}"
+fi
+exec $(command -v timeout) "\$@"
+EOF
+chmod +x "$tmp/bin/timeout"
 export PATH=$tmp/bin:$PATH VM_RUN_DIR=$tmp/vm VM_WATCHDOG_POLL=0.2
 
 cat >"$tmp/host.list" <<'EOF'
@@ -104,6 +128,17 @@ expect_stopped "a hung test: the watchdog stops QEMU after its timeout + slack a
 expect_stopped "a hung test whose marker has a kernel line glued to it: stopped and named too" \
 	'^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' \
 	"$tmp/stuck.list" FAKE_QEMU=hang-glued VM_WATCHDOG_SLACK=1
+printf 'first 10 true\nsecond 10 true\n' >"$tmp/two.list"
+expect_stopped "a guest that hangs between two tests is stopped after the limit outside tests" \
+	'^hung outside any test: nothing for [0-9]+s after first ended \(limit 1s\), QEMU killed by the host watchdog' \
+	"$tmp/two.list" FAKE_QEMU=hang-between VM_OUTSIDE_LIMIT=1
+expect_stopped "a guest that never powers off after its last test is stopped" \
+	'^hung outside any test: nothing for [0-9]+s after second ended \(limit 1s\), QEMU killed by the host watchdog' \
+	"$tmp/two.list" FAKE_QEMU=hang-done VM_OUTSIDE_LIMIT=1
+expect_stopped "QEMU stopped at the VM's time limit fails the run, saying so" \
+	"^hung: QEMU killed at the VM's time limit \\(80s\\)" \
+	"$tmp/two.list" FAKE_QEMU=hang-done VM_OUTSIDE_LIMIT=600 FAKE_VM_LIMIT=2
+expect "... recorded in the run directory" "80" "$(cat "$tmp/vm/qemu-timeout" 2>&1)"
 expect_stopped "a guest that never boots is stopped" \
 	'^hung: the guest did not reach its first test in [0-9]*s' \
 	"$tmp/stuck.list" FAKE_QEMU=noboot VM_BOOT_LIMIT=1

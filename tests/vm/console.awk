@@ -14,7 +14,8 @@
 #
 # Default mode: every piece of console text, as "<test>\t<text>", <test>
 # being "-" outside any test; the names of the tests that began go to FILE.
-# mode=state: one line "<booted 0|1> <tests begun> <current test or ->".
+# mode=state: one line "<booted 0|1> <tests begun> <current test or ->
+# <last test begun or ->".
 BEGIN {
 	while ((getline line < meta) > 0) {
 		split(line, w, " ")
@@ -58,6 +59,7 @@ function name_at(s,   n, best) {
 			s = substr(s, b + 19)
 			cur = name_at(s)
 			s = substr(s, length(cur) + 1)
+			last = cur
 			begins++
 			if (mode != "state" && begun != "")
 				print cur >begun
@@ -74,7 +76,7 @@ function name_at(s,   n, best) {
 
 END {
 	if (mode == "state")
-		print booted + 0, begins + 0, ((cur in known) ? cur : "-")
+		print booted + 0, begins + 0, ((cur in known) ? cur : "-"), (last == "" ? "-" : last)
 	else if (begun != "")
 		printf "" >>begun
 }

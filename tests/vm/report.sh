@@ -7,8 +7,10 @@
 # RUN_DIR holds tests.meta ("<name> <timeout> [tags...]" per test, in order,
 # from the test lists), console.log (the serial console, lines ending in
 # \r\n), payload/results/<name>.log and <name>.rc ("<exit status> <start>
-# <end>", guest uptime), and watchdog when tests/vm/watchdog.sh stopped QEMU
-# ("test <name> <seconds> <timeout>" or "boot <seconds>").
+# <end>", guest uptime), watchdog when tests/vm/watchdog.sh stopped QEMU
+# ("test <name> <seconds> <timeout>", "boot <seconds>" or "outside
+# <seconds> <limit> <last test begun or ->"), and qemu-timeout (the limit
+# in seconds) when QEMU ran to the VM's time limit.
 #
 # Prints one line per test, "vm: N tests listed, N with a result" (which
 # tests/check.sh compares with its lists) and "vm: N passed, N failed, N
@@ -17,8 +19,8 @@
 # skip-case= glob allowing it, when the console shows a kernel splat while
 # it ran, or the series' "unexpected ... fault on locked memslot" warning
 # without allow=locked-fault, and when it has no result. The run fails as
-# well when the VM did not finish, or the console shows either outside any
-# test.
+# well when the VM did not finish, hung outside any test or ran to its time
+# limit, or the console shows either outside any test.
 set -euo pipefail
 
 RUN=${1:?usage: report.sh RUN_DIR}
@@ -146,8 +148,20 @@ if [ "$listed" -eq 0 ]; then
 	echo "no test listed in $RUN/tests.meta"
 	failed=$((failed + 1))
 fi
-if [ "${watchdog[0]:-}" = boot ]; then
+case ${watchdog[0]:-} in
+boot)
 	echo "hung: the guest did not reach its first test in ${watchdog[1]}s; QEMU killed by the host watchdog"
+	failed=$((failed + 1))
+	;;
+outside)
+	after="${watchdog[3]:--} ended"
+	[ "$after" != "- ended" ] || after=boot
+	echo "hung outside any test: nothing for ${watchdog[1]}s after $after (limit ${watchdog[2]}s), QEMU killed by the host watchdog"
+	failed=$((failed + 1))
+	;;
+esac
+if [ -f "$RUN/qemu-timeout" ]; then
+	echo "hung: QEMU killed at the VM's time limit ($(cat "$RUN/qemu-timeout")s)"
 	failed=$((failed + 1))
 fi
 if ! grep -q KVMLOCK-ALL-DONE "$RUN/console.txt"; then
