@@ -96,7 +96,37 @@ expect "a case skip fails unless a skip-case glob allows it; allowed ones are na
 	"FAIL memslot_lock_test 10.0s a case skipped, which its list entry does not allow: MTE enabled after locking; shared memory fails KVM_RUN: no KVM_CAP_ARM_MTE; a case skipped, which its list entry does not allow: MTE: the guest reads stale tags cleared, VMM's kept: no KVM_CAP_ARM_MTE
 PASS nofwb_memslot_lock_test 10.0s (2 case(s) skipped as its list allows: MTE enabled after locking; shared memory fails KVM_RUN: no KVM_CAP_ARM_MTE | MTE: the guest reads stale tags cleared, VMM's kept: no KVM_CAP_ARM_MTE)
 FAIL other 10.0s a case skipped, which its list entry does not allow: MTE: not here
-vm: 1 passed, 2 failed, 0 skipped
+vm: 1 passed, 2 failed, 2 skipped
+exit 1" "$(verdict "$d")"
+
+# kselftest's print_skip() (", skipping test") in a test that exits 0,
+# like get-reg-list, which swallows each configuration's skip (exit 4 of a
+# child) and exits 0: a skip, allowed only by skip-case= (or skip=whole).
+reglist="vregs: PASS
+sve: sve not available, skipping tests
+, skipping test
+vregs+pmu: PASS"
+d=$(fixture "aarch64/get-reg-list 60
+allowed 60 skip-case=*sve*
+whole 60 skip=whole
+printskip 60" "KVMLOCK-BOOTED uptime=0.80
+$(console aarch64/get-reg-list "")
+$(console allowed "")
+$(console whole "")
+$(console printskip "")
+KVMLOCK-ALL-DONE")
+result "$d" aarch64/get-reg-list 0 "$reglist"
+result "$d" allowed 0 "$reglist"
+result "$d" whole 0 "$reglist"
+result "$d" printskip 0 "==== Test Assertion Failure ====
+KVM_CAP_ARM_MTE not available
+, skipping test"
+expect "', skipping test' in a test that exits 0 is a skip: fails unless allowed, and counts" \
+	"FAIL aarch64/get-reg-list 10.0s skipped (', skipping test' in its output), which its list entry does not allow: sve: sve not available
+PASS allowed 10.0s (1 case(s) skipped as its list allows: sve: sve not available)
+PASS whole 10.0s (1 case(s) skipped as its list allows: sve: sve not available)
+FAIL printskip 10.0s skipped (', skipping test' in its output), which its list entry does not allow: KVM_CAP_ARM_MTE not available
+vm: 2 passed, 2 failed, 2 skipped
 exit 1" "$(verdict "$d")"
 
 # 4. 137, another exit status, a missing .rc, a missing ALL-DONE.
@@ -174,6 +204,30 @@ FAIL trace_events 10.0s the series' warning of an unexpected fault on a locked m
 kernel splat or locked-memslot warning outside any test:
  | [ 20.000000] kvm [321]: unexpected access fault on locked memslot 1 at IPA 0x40003000, ESR 0x92000047
 vm: 1 passed, 2 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+
+# Lost console lines: what the ratelimit suppressed, what printk dropped.
+# The series' own warning is ratelimited: its suppressed count is allowed
+# where the warning is.
+d=$(fixture "faults 60 allow=locked-fault
+other 60 allow=locked-fault
+plain 60" "KVMLOCK-BOOTED uptime=0.80
+$(console faults "$fault
+[   25.000000] warn_unexpected_locked_fault: 12 callbacks suppressed")
+$(console other "[   26.000000] kvm_handle_guest_abort: 3 callbacks suppressed")
+$(console plain "[   27.000000] warn_unexpected_locked_fault: 2 callbacks suppressed")
+[   28.000000] ** 5 printk messages dropped **
+KVMLOCK-ALL-DONE")
+for t in faults other plain; do result "$d" $t 0; done
+expect "callbacks suppressed and printk messages dropped fail, but the series' own where it may warn" \
+	"PASS faults 10.0s
+FAIL other 10.0s kernel splat on the console
+ | [ 26.000000] kvm_handle_guest_abort: 3 callbacks suppressed
+FAIL plain 10.0s kernel splat on the console
+ | [ 27.000000] warn_unexpected_locked_fault: 2 callbacks suppressed
+kernel splat or locked-memslot warning outside any test:
+ | [ 28.000000] ** 5 printk messages dropped **
+vm: 1 passed, 3 failed, 0 skipped
 exit 1" "$(verdict "$d")"
 
 # 7. What the lockup and memory detectors print is a splat.

@@ -14,13 +14,16 @@
 #
 # Prints one line per test, "vm: N tests listed, N with a result" (which
 # tests/check.sh compares with its lists) and "vm: N passed, N failed, N
-# skipped"; exits 1 when anything failed (no test listed too). A test fails when it exits non-zero (4 too, unless
-# its list entry says skip=whole), when a kselftest case skips without a
-# skip-case= glob allowing it, when the console shows a kernel splat while
-# it ran, or the series' "unexpected ... fault on locked memslot" warning
-# without allow=locked-fault, and when it has no result. The run fails as
-# well when the VM did not finish, hung outside any test or ran to its time
-# limit, or the console shows either outside any test.
+# skipped" (the skipped count has the case skips of tests that passed);
+# exits 1 when anything failed (no test listed too). A test fails when it
+# exits non-zero (4 too, unless its list entry says skip=whole), when a
+# kselftest case skips ("ok N # SKIP", or print_skip()'s ", skipping
+# test" in a test that exits 0) without a skip-case= glob allowing it,
+# when the console shows a kernel splat or lost lines while it ran, or the
+# series' "unexpected ... fault on locked memslot" warning without
+# allow=locked-fault, and when it has no result. The run fails as well when
+# the VM did not finish, hung outside any test or ran to its time limit, or
+# the console shows either outside any test.
 set -euo pipefail
 
 RUN=${1:?usage: report.sh RUN_DIR}
@@ -29,9 +32,14 @@ RESULTS=$RUN/payload/results
 # panics, oopses, BUG/WARN, stack dumps (arm64 prints "Call trace:" for
 # every dump_stack: lockdep, KASAN, KFENCE, UBSAN, OOM, ...), the hung-task
 # and soft-lockup detectors, RCU stalls, KASAN, UBSAN and kmemleak reports.
-SPLAT='Kernel panic|Oops|BUG:|WARNING:|Call trace:|kernel BUG at|INFO: task .* blocked for more than|watchdog: BUG: soft lockup|rcu: INFO:|UBSAN:|unreferenced object|new suspected memory leak'
+# Lines lost are as bad: what a ratelimit suppressed ("FUNCTION: N
+# callbacks suppressed") and what printk dropped.
+SPLAT='Kernel panic|Oops|BUG:|WARNING:|Call trace:|kernel BUG at|INFO: task .* blocked for more than|watchdog: BUG: soft lockup|rcu: INFO:|UBSAN:|unreferenced object|new suspected memory leak|callbacks suppressed|printk messages dropped'
 # The series' own warning (patch 9): a stage 2 fault on a locked memslot.
+# It is ratelimited: where it is allowed, so is the count of those its
+# function (warn_unexpected_locked_fault) suppressed.
 LOCKED_FAULT='unexpected [a-z]+ fault on locked memslot'
+LOCKED_FAULT_SUPPRESSED='warn_unexpected_locked_fault: [0-9]+ callbacks suppressed'
 
 # The console once without its carriage returns, every line (or piece of a
 # line glued to a marker) prefixed with the test that was running ("-" for
@@ -45,6 +53,25 @@ awk -v meta="$RUN/tests.meta" -v begun="$RUN/console.begun" -f "$(dirname "$0")/
 lines_of() { # test ("-": outside any test), ERE: matching console lines
 	awk -F'\t' -v t="$1" '$1 == t { sub(/^[^\t]*\t/, ""); print }' "$RUN/console.by-test" |
 		grep -E -- "$2" || true
+}
+
+# The skips kselftest's print_skip() reports in a log (TEXT", skipping
+# test", or the line before when TEXT ends in a newline), one a line. A
+# TEST_REQUIRE whose text ends in ", skipping tests\n" gives two lines: one
+# skip. get-reg-list prints them for each configuration that skips, and
+# exits 0.
+print_skips() {
+	awk '/, skipping tests?$/ {
+		r = $0
+		sub(/, skipping tests?$/, "", r)
+		if (r == "" && joined) { joined = 0; next }
+		if (r == "") r = prev
+		print r
+		joined = 1
+		prev = $0
+		next
+	}
+	{ prev = $0; joined = 0 }' "$1"
 }
 
 # The first line of a log giving a skip's reason.
@@ -113,7 +140,25 @@ while read -r name limit tags; do
 			fi
 		done < <(sed -nE 's/^ok [0-9]+ (.* )?# [Ss][Kk][Ii][Pp]:? ?//p' "$log")
 	fi
+	# print_skip()'s skips in a test that passed: allowed as case skips are.
+	if [ -f "$log" ] && [ "$rc" = 0 ]; then
+		while IFS= read -r text; do
+			allowed=$may_skip
+			for g in "${case_globs[@]}"; do
+				# shellcheck disable=SC2053 # glob match on purpose
+				[[ $text == $g ]] && allowed=1
+			done
+			if [ "$allowed" = 1 ]; then
+				notes+=("$text")
+			else
+				why+=("skipped (', skipping test' in its output), which its list entry does not allow: $text")
+			fi
+		done < <(print_skips "$log")
+	fi
 	splat=$(lines_of "$name" "$SPLAT")
+	if [ "$allow_fault" = 1 ]; then
+		splat=$(grep -vE -- "$LOCKED_FAULT_SUPPRESSED" <<<"$splat" || true)
+	fi
 	if [ -n "$splat" ]; then
 		why+=("kernel splat on the console")
 		shown+=("$splat")
@@ -135,6 +180,8 @@ while read -r name limit tags; do
 		printf 'SKIP  %-40s %6ss  %s\n' "$name" "$secs" "$(skip_reason "$log")"
 	else
 		passed=$((passed + 1))
+		# Case skips count as skips in the summary too.
+		skipped=$((skipped + ${#notes[@]}))
 		if [ ${#notes[@]} -gt 0 ]; then
 			printf 'PASS  %-40s %6ss  (%d case(s) skipped as its list allows: %s)\n' \
 				"$name" "$secs" "${#notes[@]}" "$(join ' | ' "${notes[@]}")"
