@@ -19,10 +19,14 @@ fixture() {
 	printf '%s\n' "$2" | sed 's/$/\r/' >"$dir/console.log"
 	echo "$dir"
 }
-result() { # dir name rc [log]: the test's .rc (10 s) and .log
+result() { # dir name rc [log]: the test's .rc (10 s, the kernel untainted, no lockdep) and .log
 	local safe=${2//\//_}
-	echo "$3 1.00 11.00" >"$1/payload/results/$safe.rc"
+	echo "$3 1.00 11.00 0 0 - -" >"$1/payload/results/$safe.rc"
 	printf '%s\n' "${4:-output of $2}" >"$1/payload/results/$safe.log"
+}
+state() { # dir name taint_before taint_after [debug_locks_before after]: the kernel's state around a passing test
+	result "$1" "$2" 0
+	echo "0 1.00 11.00 $3 $4 ${5:--} ${6:--}" >"$1/payload/results/${2//\//_}.rc"
 }
 verdict() { # dir: report.sh's output without log tails and count, then "exit N"
 	local out rc
@@ -228,6 +232,58 @@ FAIL plain 10.0s kernel splat on the console
 kernel splat or locked-memslot warning outside any test:
  | [ 28.000000] ** 5 printk messages dropped **
 vm: 1 passed, 3 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+
+# The kernel's own record, whatever the console shows: its taint flags and
+# (with lockdep) debug_locks before and after each test.
+d=$(fixture "warns 60
+locks 60
+clean 60
+between 60
+old 60" "KVMLOCK-BOOTED uptime=0.80
+$(console warns "")
+$(console locks "")
+$(console clean "")
+$(console between "")
+$(console old "")
+KVMLOCK-ALL-DONE")
+state "$d" warns 0 512 1 1
+state "$d" locks 512 512 1 0
+state "$d" clean 512 512 0 0
+state "$d" between 4608 4608 0 0
+result "$d" old 0
+echo "0 1.00 11.00" >"$d/payload/results/old.rc"
+expect "a taint or lockdep turned off while a test ran fails it, with no console line; so does no record" \
+	"FAIL warns 10.0s the kernel was tainted while it ran: 0 -> 512 (new: W)
+FAIL locks 10.0s lockdep turned itself off while it ran (debug_locks 1 -> 0)
+PASS clean 10.0s
+PASS between 10.0s
+FAIL old 10.0s no record of the kernel's taint flags in its .rc
+the kernel was tainted between clean and between: 512 -> 4608 (new: O)
+vm: 2 passed, 4 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80
+$(console first "")
+KVMLOCK-ALL-DONE")
+state "$d" first 640 640 0 0
+expect "tainted, or lockdep off, before the first test: the run fails" \
+	"PASS first 10.0s
+the kernel was tainted before the first test: 640 (D W)
+lockdep was off before the first test (debug_locks 0)
+vm: 1 passed, 2 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "first 60
+second 60" "KVMLOCK-BOOTED uptime=0.80
+$(console first "")
+$(console second "")
+KVMLOCK-ALL-DONE")
+state "$d" first 0 0 1 1
+state "$d" second 0 0 0 0
+expect "lockdep turned off between two tests: the run fails" \
+	"PASS first 10.0s
+PASS second 10.0s
+lockdep turned itself off between first and second (debug_locks 1 -> 0)
+vm: 2 passed, 1 failed, 0 skipped
 exit 1" "$(verdict "$d")"
 
 # 7. What the lockup and memory detectors print is a splat.

@@ -7,7 +7,9 @@
 # RUN_DIR holds tests.meta ("<name> <timeout> [tags...]" per test, in order,
 # from the test lists), console.log (the serial console, lines ending in
 # \r\n), payload/results/<name>.log and <name>.rc ("<exit status> <start>
-# <end>", guest uptime), watchdog when tests/vm/watchdog.sh stopped QEMU
+# <end> <taint before> <taint after> <debug_locks before> <after>": guest
+# uptime, /proc/sys/kernel/tainted, lockdep's debug_locks or "-"; written
+# by tests/vm/guest-run.sh), watchdog when tests/vm/watchdog.sh stopped QEMU
 # ("test <name> <seconds> <timeout>", "boot <seconds>" or "outside
 # <seconds> <limit> <last test begun or ->"), and qemu-timeout (the limit
 # in seconds) when QEMU ran to the VM's time limit.
@@ -21,9 +23,11 @@
 # test" in a test that exits 0) without a skip-case= glob allowing it,
 # when the console shows a kernel splat or lost lines while it ran, or the
 # series' "unexpected ... fault on locked memslot" warning without
-# allow=locked-fault, and when it has no result. The run fails as well when
-# the VM did not finish, hung outside any test or ran to its time limit, or
-# the console shows either outside any test.
+# allow=locked-fault, when the kernel was tainted or lockdep turned itself
+# off while it ran, and when it has no result. The run fails as well when
+# the VM did not finish, hung outside any test or ran to its time limit,
+# or the console shows either, or the kernel's state changed, outside any
+# test.
 set -euo pipefail
 
 RUN=${1:?usage: report.sh RUN_DIR}
@@ -79,6 +83,16 @@ skip_reason() {
 	grep -m1 -E '# SKIP|[Ss]kip' "$1" 2>/dev/null | cut -c1-120 || true
 }
 
+# The letters of taint flags set in $1 and not in $2 (kernel/panic.c's
+# taint_flags, bit 0 first), space-separated.
+taint_letters() {
+	local set=$1 was=${2:-0} letters=PFSRMBUDAWCIOELKXTN i out=()
+	for ((i = 0; i < ${#letters}; i++)); do
+		if (((set >> i) & 1 && !((was >> i) & 1))); then out+=("${letters:i:1}"); fi
+	done
+	echo "${out[*]}"
+}
+
 join() { # separator, strings...
 	local sep=$1 out='' x
 	shift
@@ -89,6 +103,9 @@ join() { # separator, strings...
 watchdog=()
 [ ! -f "$RUN/watchdog" ] || read -r -a watchdog <"$RUN/watchdog"
 passed=0 failed=0 skipped=0 listed=0 results=0
+# The kernel's state after the last test with a result: taint flags,
+# debug_locks; and that test. Changes between tests fail the run.
+prev_taint='' prev_locks='' prev_name='' outside_state=()
 while read -r name limit tags; do
 	case $name in '' | '#'*) continue ;; esac
 	safe=${name//\//_}
@@ -116,7 +133,8 @@ while read -r name limit tags; do
 			why+=("not run: the VM stopped before this test")
 		fi
 	else
-		read -r rc start end <"$RESULTS/$safe.rc" || true
+		taint0='' taint1='' locks0='' locks1=''
+		read -r rc start end taint0 taint1 locks0 locks1 <"$RESULTS/$safe.rc" || true
 		secs=$(awk -v a="${start:-0}" -v b="${end:-0}" 'BEGIN { printf "%.1f", b - a }')
 		case $rc in
 		0) ;;
@@ -124,6 +142,30 @@ while read -r name limit tags; do
 		137) why+=("killed after its ${limit}s timeout (SIGKILL; or by the OOM killer)") ;;
 		*) why+=("exit status $rc") ;;
 		esac
+		# The kernel's own record (tests/vm/guest-run.sh): a WARN, an oops,
+		# a bad page, a soft lockup taint it; lockdep turns itself off
+		# after its first report. Both hold when the console lost the line.
+		if [[ ! $taint0 =~ ^[0-9]+$ || ! $taint1 =~ ^[0-9]+$ ]]; then
+			why+=("no record of the kernel's taint flags in its .rc")
+		else
+			if [ "$taint1" != "$taint0" ]; then
+				why+=("the kernel was tainted while it ran: $taint0 -> $taint1 (new: $(taint_letters "$taint1" "$taint0"))")
+			fi
+			if [ -z "$prev_taint" ] && [ "$taint0" != 0 ]; then
+				outside_state+=("the kernel was tainted before the first test: $taint0 ($(taint_letters "$taint0"))")
+			elif [ -n "$prev_taint" ] && [ "$taint0" != "$prev_taint" ]; then
+				outside_state+=("the kernel was tainted between $prev_name and $name: $prev_taint -> $taint0 (new: $(taint_letters "$taint0" "$prev_taint"))")
+			fi
+			if [ "$locks0" = 1 ] && [ "$locks1" = 0 ]; then
+				why+=("lockdep turned itself off while it ran (debug_locks 1 -> 0)")
+			fi
+			if [ -z "$prev_taint" ] && [ "$locks0" = 0 ]; then
+				outside_state+=("lockdep was off before the first test (debug_locks 0)")
+			elif [ "$prev_locks" = 1 ] && [ "$locks0" = 0 ]; then
+				outside_state+=("lockdep turned itself off between $prev_name and $name (debug_locks 1 -> 0)")
+			fi
+			prev_taint=$taint1 prev_locks=$locks1 prev_name=$name
+		fi
 	fi
 	# kselftest cases that skipped: "ok N # SKIP TEXT" (or "ok N DESC # SKIP TEXT").
 	if [ -f "$log" ]; then
@@ -195,6 +237,10 @@ if [ "$listed" -eq 0 ]; then
 	echo "no test listed in $RUN/tests.meta"
 	failed=$((failed + 1))
 fi
+for line in "${outside_state[@]}"; do
+	echo "$line"
+	failed=$((failed + 1))
+done
 case ${watchdog[0]:-} in
 boot)
 	echo "hung: the guest did not reach its first test in ${watchdog[1]}s; QEMU killed by the host watchdog"
