@@ -19,8 +19,9 @@
 # skipped" (the skipped count has the case skips of tests that passed);
 # exits 1 when anything failed (no test listed too). A test fails when it
 # exits non-zero (4 too, unless its list entry says skip=whole), when a
-# kselftest case skips ("ok N # SKIP", or print_skip()'s ", skipping
-# test" in a test that exits 0) without a skip-case= glob allowing it,
+# kselftest case skips ("ok N # SKIP"; in a test that exits 0 also a
+# child's "1..0 # SKIP" and print_skip()'s ", skipping test") without a
+# skip-case= glob allowing it,
 # when the console shows a kernel splat or lost lines while it ran, or the
 # series' "unexpected ... fault on locked memslot" warning without
 # allow=locked-fault, when the kernel was tainted or lockdep turned itself
@@ -59,23 +60,25 @@ lines_of() { # test ("-": outside any test), ERE: matching console lines
 		grep -E -- "$2" || true
 }
 
-# The skips kselftest's print_skip() reports in a log (TEXT", skipping
-# test", or the line before when TEXT ends in a newline), one a line. A
-# TEST_REQUIRE whose text ends in ", skipping tests\n" gives two lines: one
-# skip. get-reg-list prints them for each configuration that skips, and
-# exits 0.
-print_skips() {
-	awk '/, skipping tests?$/ {
+# The skips a log shows when its test exits 0: kselftest's "1..0 # SKIP
+# TEXT" (ksft_exit_skip(), which TEST_REQUIRE calls, in a child whose exit
+# status 4 the test ignored: get-reg-list forks one per configuration and
+# exits 0) and print_skip()'s "TEXT, skipping test" (or the line before,
+# when TEXT ends in a newline); one TEXT a line.
+swallowed_skips() {
+	awk '/^1\.\.0 # [Ss][Kk][Ii][Pp]/ {
 		r = $0
-		sub(/, skipping tests?$/, "", r)
-		if (r == "" && joined) { joined = 0; next }
-		if (r == "") r = prev
+		sub(/^1\.\.0 # [Ss][Kk][Ii][Pp]:? ?/, "", r)
 		print r
-		joined = 1
 		prev = $0
 		next
 	}
-	{ prev = $0; joined = 0 }' "$1"
+	/, skipping test$/ {
+		r = $0
+		sub(/, skipping test$/, "", r)
+		print (r == "" ? prev : r)
+	}
+	{ prev = $0 }' "$1"
 }
 
 # The first line of a log giving a skip's reason.
@@ -182,7 +185,7 @@ while read -r name limit tags; do
 			fi
 		done < <(sed -nE 's/^ok [0-9]+ (.* )?# [Ss][Kk][Ii][Pp]:? ?//p' "$log")
 	fi
-	# print_skip()'s skips in a test that passed: allowed as case skips are.
+	# Skips in a test that exited 0: allowed as case skips are.
 	if [ -f "$log" ] && [ "$rc" = 0 ]; then
 		while IFS= read -r text; do
 			allowed=$may_skip
@@ -193,9 +196,9 @@ while read -r name limit tags; do
 			if [ "$allowed" = 1 ]; then
 				notes+=("$text")
 			else
-				why+=("skipped (', skipping test' in its output), which its list entry does not allow: $text")
+				why+=("a part skipped, which its list entry does not allow: $text")
 			fi
-		done < <(print_skips "$log")
+		done < <(swallowed_skips "$log")
 	fi
 	splat=$(lines_of "$name" "$SPLAT")
 	if [ "$allow_fault" = 1 ]; then
