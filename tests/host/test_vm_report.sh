@@ -333,16 +333,22 @@ the VM did not finish its test list; last console lines:
  | KVMLOCK-TEST-BEGIN hangs
 vm: 1 passed, 2 failed, 0 skipped
 exit 1" "$(verdict "$d")"
-d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80
+# stopped FILE CONTENT: the verdict on a run whose one test passed, with
+# FILE (watchdog, qemu-timeout) in its directory holding CONTENT.
+stopped() {
+	local d
+	d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80
 $(console first "")
 KVMLOCK-ALL-DONE")
-result "$d" first 0
-echo "outside 62 60 first" >"$d/watchdog"
+	result "$d" first 0
+	echo "$2" >"$d/$1"
+	verdict "$d"
+}
 expect "a guest the watchdog stopped outside any test (here: after its last test) fails the run" \
 	"PASS first 10.0s
 hung outside any test: nothing for 62s after first ended (limit 60s), QEMU killed by the host watchdog
 vm: 1 passed, 1 failed, 0 skipped
-exit 1" "$(verdict "$d")"
+exit 1" "$(stopped watchdog "outside 62 60 first")"
 d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80")
 echo "outside 61 60 -" >"$d/watchdog"
 expect "... or before its first test" \
@@ -352,16 +358,11 @@ the VM did not finish its test list; last console lines:
  | KVMLOCK-BOOTED uptime=0.80
 vm: 0 passed, 2 failed, 0 skipped
 exit 1" "$(verdict "$d")"
-d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80
-$(console first "")
-KVMLOCK-ALL-DONE")
-result "$d" first 0
-echo 120 >"$d/qemu-timeout"
 expect "QEMU stopped at the VM's time limit fails the run" \
 	"PASS first 10.0s
 hung: QEMU killed at the VM's time limit (120s)
 vm: 1 passed, 1 failed, 0 skipped
-exit 1" "$(verdict "$d")"
+exit 1" "$(stopped qemu-timeout 120)"
 d=$(fixture "first 60" "[    0.100000] Booting Linux")
 echo "boot 121" >"$d/watchdog"
 expect "a boot the watchdog stopped fails the run" \
