@@ -89,11 +89,11 @@ skip_reason() {
 # The letters of taint flags set in $1 and not in $2 (kernel/panic.c's
 # taint_flags, bit 0 first), space-separated.
 taint_letters() {
-	local set=$1 was=${2:-0} letters=PFSRMBUDAWCIOELKXTN i out=()
+	local set=$1 was=${2:-0} letters=PFSRMBUDAWCIOELKXTN i flags=()
 	for ((i = 0; i < ${#letters}; i++)); do
-		if (((set >> i) & 1 && !((was >> i) & 1))); then out+=("${letters:i:1}"); fi
+		if (((set >> i) & 1 && !((was >> i) & 1))); then flags+=("${letters:i:1}"); fi
 	done
-	echo "${out[*]}"
+	echo "${flags[*]}"
 }
 
 join() { # separator, strings...
@@ -170,24 +170,11 @@ while read -r name limit tags; do
 			prev_taint=$taint1 prev_locks=$locks1 prev_name=$name
 		fi
 	fi
-	# kselftest cases that skipped: "ok N # SKIP TEXT" (or "ok N DESC # SKIP TEXT").
+	# kselftest cases that skipped: "ok N # SKIP TEXT" (or "ok N DESC #
+	# SKIP TEXT"), and in a test that exited 0 the parts swallowed_skips
+	# finds; each allowed by skip=whole or a skip-case= glob.
 	if [ -f "$log" ]; then
-		while IFS= read -r text; do
-			allowed=0
-			for g in "${case_globs[@]}"; do
-				# shellcheck disable=SC2053 # glob match on purpose
-				[[ $text == $g ]] && allowed=1
-			done
-			if [ "$may_skip" = 1 ] || [ "$allowed" = 1 ]; then
-				notes+=("$text")
-			else
-				why+=("a case skipped, which its list entry does not allow: $text")
-			fi
-		done < <(sed -nE 's/^ok [0-9]+ (.* )?# [Ss][Kk][Ii][Pp]:? ?//p' "$log")
-	fi
-	# Skips in a test that exited 0: allowed as case skips are.
-	if [ -f "$log" ] && [ "$rc" = 0 ]; then
-		while IFS= read -r text; do
+		while IFS=$'\t' read -r kind text; do
 			allowed=$may_skip
 			for g in "${case_globs[@]}"; do
 				# shellcheck disable=SC2053 # glob match on purpose
@@ -196,9 +183,12 @@ while read -r name limit tags; do
 			if [ "$allowed" = 1 ]; then
 				notes+=("$text")
 			else
-				why+=("a part skipped, which its list entry does not allow: $text")
+				why+=("a $kind skipped, which its list entry does not allow: $text")
 			fi
-		done < <(swallowed_skips "$log")
+		done < <(
+			sed -nE 's/^ok [0-9]+ (.* )?# [Ss][Kk][Ii][Pp]:? ?/case\t/p' "$log"
+			if [ "$rc" = 0 ]; then swallowed_skips "$log" | sed 's/^/part\t/'; fi
+		)
 	fi
 	splat=$(lines_of "$name" "$SPLAT")
 	if [ "$allow_fault" = 1 ]; then
