@@ -14,10 +14,12 @@ KVMLOCK_CACHE ?= /var/cache/kvmlock
 KERNEL_VARIANT ?= default
 export TOP BUILD KVMLOCK_CACHE
 
-KERNEL_DIR := $(BUILD)/kernel-$(KERNEL_VARIANT).out
-ROOTFS_DIR := $(BUILD)/rootfs
+# What make check tests: neither the environment nor the command line
+# changes these two.
+override KERNEL_DIR := $(BUILD)/kernel-$(KERNEL_VARIANT).out
+override ROOTFS_DIR := $(BUILD)/rootfs
 
-.PHONY: all deps kernel kernel-tree kernel-export kernel-reset \
+.PHONY: all deps check-env kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
 	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress check-pages mutants demo clean distclean \
 	inspector install
@@ -26,6 +28,15 @@ all: kernel rootfs
 
 deps:
 	@scripts/deps.sh
+
+# make check refuses, before it builds anything, an environment that would
+# change what it tests (tests/check.sh REFUSED_ENV: VM_TEST_LISTS,
+# KVMLOCK_PATCHES, CHECK_VARIANTS, ...).
+ifneq ($(filter check check-host check-vm,$(MAKECMDGOALS)),)
+deps: check-env
+endif
+check-env:
+	@tests/check.sh --refuse-env
 
 # The cached kernel output directory is linked as $(KERNEL_DIR).
 kernel: deps
@@ -68,11 +79,10 @@ install: inspector
 		$(DESTDIR)$(PREFIX)/share/kvmlock/kvmlock-top.rules.yml
 
 # The kernel tests also run on these debug kernels (tests/vm/debug-tests.list).
-CHECK_VARIANTS ?= $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)
-export CHECK_VARIANTS
+override CHECK_KERNELS := $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)
 
 check: kernel rootfs inspector
-	@tests/check.sh $(KERNEL_DIR) $(ROOTFS_DIR)
+	@tests/check.sh --variants '$(CHECK_KERNELS)' $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # The host tests alone (test_uapi_mirror.sh needs the kernel's headers).
 check-host: kernel
@@ -80,7 +90,7 @@ check-host: kernel
 
 # The two test VM boots alone.
 check-vm: kernel rootfs inspector
-	@tests/check.sh --vm $(KERNEL_DIR) $(ROOTFS_DIR)
+	@tests/check.sh --vm --variants '$(CHECK_KERNELS)' $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # One guest test (or globs of them) alone: make vm-test T=kvm_smoke_test,
 # T='aarch64/*'. set -f: the globs go to run.sh, not to the shell.

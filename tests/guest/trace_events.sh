@@ -19,7 +19,7 @@ T=/sys/kernel/tracing
 HERE=$(dirname "$0")
 . "$(dirname "$0")/lib.sh"
 CPU=${1:-fwb}
-PAGE_KB=$(($(getconf PAGESIZE) / 1024))
+PAGE_KB=$(($(page_size) / 1024))
 sed -n -e "s/^$CPU: //p" -e t -e '/^[a-z]*fwb: /!p' "$HERE/trace_events.expected" |
 awk -v per=$((PAGE_KB / 4)) '{
 	for (i = 2; i <= NF; i++)

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # tests/check.sh's counting (run_suite) on stand-in suites: counts come from
 # the suite's last line only, a suite that dies before its summary or exits
-# non-zero with "0 failed" is one failure, and never two.
+# non-zero with "0 failed" is one failure, and never two. Then check.sh end
+# to end with stand-ins for the host tests, run.sh and kernel.sh:
+#  - the five boots, each with its lists and VM settings given explicitly;
+#  - a boot that reports fewer tests than its lists name fails;
+#  - the environment cannot change what is tested: each knob of the test
+#    VM and the kernel build set (even empty) stops it before anything
+#    runs, in one line; every knob run.sh, watchdog.sh and kernel.sh read
+#    is among them.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -41,5 +48,109 @@ record "'N failed' elsewhere does not hide a non-zero exit with 0 failed" "2 1 0
 record "a suite that prints nothing fails" "0 1 0" "$(counts 0)"
 record "exit 0 without a summary fails" "0 1 0" "$(counts 0 "all good, trust me")"
 
+record "a boot listing the tests its lists name" "2 0 0" \
+	"$(passed=0 failed=0 skipped=0
+	run_suite --tests 2 suite 0 "vm: 2 tests listed, 2 with a result" "vm: 2 passed, 0 failed, 0 skipped" >/dev/null
+	echo "$passed $failed $skipped")"
+record "a boot listing fewer tests than its lists name: one failure" "1 1 0" \
+	"$(passed=0 failed=0 skipped=0
+	run_suite --tests 2 suite 0 "vm: 1 tests listed, 1 with a result" "vm: 1 passed, 0 failed, 0 skipped" >/dev/null
+	echo "$passed $failed $skipped")"
+record "a boot that does not say how many tests it listed: one failure" "2 1 0" \
+	"$(passed=0 failed=0 skipped=0
+	run_suite --tests 2 suite 0 "vm: 2 passed, 0 failed, 0 skipped" >/dev/null
+	echo "$passed $failed $skipped")"
+
+# check.sh end to end in a scratch top directory: the real lists, stand-ins
+# that log how they were called.
 passed=$mine_passed failed=$mine_failed
+fake=$tmp/top
+mkdir -p "$fake/tests/host" "$fake/tests/vm" "$fake/kernel/scripts"
+cp "$TOP"/tests/vm/*.list "$fake/tests/vm/"
+cat >"$fake/tests/host/test_a.sh" <<'EOS'
+#!/bin/sh
+echo "host test ran" >>"$FAKE_LOG"
+echo "a: 1 passed, 0 failed"
+EOS
+cat >"$fake/tests/vm/prom_check.sh" <<'EOS'
+#!/bin/sh
+echo "prom_check $*" >>"$FAKE_LOG"
+echo "prom: 1 passed, 0 failed"
+EOS
+cat >"$fake/kernel/scripts/kernel.sh" <<'EOS'
+#!/bin/sh
+echo "$FAKE_KERNELS/$2"
+EOS
+cat >"$fake/tests/vm/run.sh" <<'EOS'
+#!/bin/sh
+# Says how it was called; reports every test of its lists (one less with
+# FAKE_SHORT=1) as passed.
+echo "run.sh ${1##*/} run=${VM_RUN_DIR##*/} lists=$(for l in $VM_TEST_LISTS; do printf '%s ' "${l##*/}"; done)cpu=${VM_CPU:-} machine=${VM_MACHINE:-} args=${VM_KERNEL_ARGS:-}" >>"$FAKE_LOG"
+n=$(cat $VM_TEST_LISTS | grep -cv '^[[:space:]]*\(#\|$\)')
+n=$((n - ${FAKE_SHORT:-0}))
+echo "vm: $n tests listed, $n with a result"
+echo "vm: $n passed, 0 failed, 0 skipped"
+EOS
+chmod +x "$fake"/tests/host/*.sh "$fake"/tests/vm/*.sh "$fake/kernel/scripts/kernel.sh"
+CHECK_SH=$TOP/tests/check.sh
+fake_check() { # check.sh arguments: its output and exit status; its calls in $tmp/log
+	: >"$tmp/log"
+	TOP=$fake BUILD=$tmp/build FAKE_LOG=$tmp/log FAKE_KERNELS=$tmp/kernels \
+		bash "$CHECK_SH" "$@" 2>&1
+	echo "exit $?"
+}
+count() { grep -cv '^[[:space:]]*\(#\|$\)' "$@" | awk -F: '{ s += $NF } END { print s }'; }
+main_n=$(count "$TOP/tests/vm/kvm-selftests.list" "$TOP/tests/vm/guest-tests.list")
+debug_n=$(count "$TOP/tests/vm/debug-tests.list")
+kasan_n=$(count "$TOP/tests/vm/debug-tests.list" "$TOP/tests/vm/kmemleak-tests.list")
+total=$((1 + main_n + 1 + $(count "$TOP/tests/vm/nofwb-tests.list") +
+	$(count "$TOP/tests/vm/movable-tests.list") + debug_n + kasan_n))
+out=$(fake_check "$tmp/kdir" "$tmp/rootfs")
+expect "make check: five boots, each with its own lists and settings" \
+	"host test ran
+run.sh kdir run=vm lists=kvm-selftests.list guest-tests.list cpu= machine= args=
+prom_check $tmp/build/vm/payload/results
+run.sh kdir run=vm-nofwb lists=nofwb-tests.list cpu=neoverse-n1 machine=virt,virtualization=on,gic-version=3 args=
+run.sh kdir run=vm-movable lists=movable-tests.list cpu= machine= args=movablecore=1G
+run.sh debug run=vm-debug lists=debug-tests.list cpu= machine= args=
+run.sh kasan run=vm-kasan lists=debug-tests.list kmemleak-tests.list cpu= machine= args=" \
+	"$(cat "$tmp/log")"
+expect "make check: all counted" "$total passed, 0 failed, 0 skipped
+exit 0" "$(tail -n 2 <<<"$out")"
+out=$(fake_check --vm --variants '' "$tmp/kdir" "$tmp/rootfs")
+expect "--variants '': no debug kernel boots" "3" "$(grep -c '^run.sh' "$tmp/log")"
+out=$(FAKE_SHORT=1 fake_check --vm --variants debug "$tmp/kdir" "$tmp/rootfs")
+expect "each boot that ran one test less than its lists name: one failure (4 boots)" \
+	"4 failed|check: env VM_TEST_LISTS=$fake/tests/vm/debug-tests.list VM_RUN_DIR=$tmp/build/vm-debug $fake/tests/vm/run.sh $tmp/kernels/debug $tmp/rootfs ran $((debug_n - 1)) tests where its lists name $debug_n: counted as 1 failure" \
+	"$(tail -n 2 <<<"$out" | head -n 1 | grep -oE '[0-9]+ failed')|$(grep 'vm-debug.*counted' <<<"$out")"
+
+# Every knob of the test VM and the kernel build: set, even empty, it stops
+# check.sh (make check, check-host, check-vm) before anything runs.
+mapfile -t knobs < <(grep -ohE '\$\{?(VM|KVMLOCK)_[A-Z_]+' "$TOP/tests/vm/run.sh" \
+	"$TOP/tests/vm/watchdog.sh" "$TOP/kernel/scripts/kernel.sh" | tr -d "\${" | sort -u |
+	grep -vx -e KVMLOCK_CACHE)
+check "the knobs found (${#knobs[@]}) include VM_TEST_LISTS and KVMLOCK_PATCHES" \
+	bash -c '[[ " $* " == *" VM_TEST_LISTS "* && " $* " == *" KVMLOCK_PATCHES "* ]]' _ "${knobs[@]}"
+for v in "${knobs[@]}" CHECK_VARIANTS; do
+	for mode in "" --host --vm; do
+		# shellcheck disable=SC2086 # no mode: no argument
+		out=$(export "$v=" && fake_check $mode "$tmp/kdir" "$tmp/rootfs")
+		lines=$(grep -c . <<<"$out")
+		if [ "$lines" = 2 ] && grep -q "^check.sh: error: $v set: make check runs its own" <<<"$out" &&
+			[ "$(tail -n 1 <<<"$out")" = "exit 1" ] && [ ! -s "$tmp/log" ]; then
+			ok "$v set (empty), check.sh $mode: refused in one line, nothing run"
+		else
+			not_ok "$v set (empty), check.sh $mode: refused in one line, nothing run" \
+				"$out
+calls: $(cat "$tmp/log")"
+		fi
+	done
+done
+out=$(VM_KERNEL_ARGS=loglevel=1 VM_TEST_LISTS=x bash "$TOP/tests/check.sh" --refuse-env 2>&1)
+expect "--refuse-env names every knob set, in one line" \
+	"check.sh: error: VM_TEST_LISTS VM_KERNEL_ARGS set: make check runs its own lists on its own kernels and VM settings; unset them (they are for make vm-test, bench-*, check-pages, stress, mutants)|exit 1" \
+	"$out|exit $?"
+check "--refuse-env in a clean environment: nothing said, exit 0" \
+	test -z "$(bash "$TOP/tests/check.sh" --refuse-env 2>&1)"
+
 finish check-counting

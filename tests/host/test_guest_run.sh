@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/vm/guest-run.sh (the test VM's runner) on the host, with the host's
 # sh, setsid and timeout in place of busybox's, on a payload of small tests:
-#  - markers in order, exit status and times in <name>.rc, output in .log;
+#  - markers in order, exit status, times and the kernel's taint flags and
+#    debug_locks in <name>.rc, output in .log;
 #  - a test over its timeout is killed (137);
 #  - what a test leaves running (a background sleep, a child in a session
 #    of the test's) is killed when the test ends, and named in its log.
@@ -43,6 +44,11 @@ expect "exit statuses and uptimes in .rc" "0 3 137 0" \
 	"$(for t in leaves fails slow dir_passes; do
 		awk '$2 ~ /^[0-9.]+$/ && $3 >= $2 { printf "%s ", $1 }' "$p/results/$t.rc"
 	done | sed 's/ $//')"
+# This host's taint flags, and its lockdep's debug_locks when it has one.
+taint=$(cat /proc/sys/kernel/tainted)
+locks=$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats 2>/dev/null)
+expect "the kernel's taint flags and debug_locks before and after, in .rc" \
+	"$taint $taint ${locks:--} ${locks:--}" "$(cut -d' ' -f4- "$p/results/fails.rc")"
 expect "output in .log (a name with / becomes _)" "quoted  words" "$(cat "$p/results/dir_passes.log")"
 expect "a failing test's output" "about to fail" "$(cat "$p/results/fails.log")"
 

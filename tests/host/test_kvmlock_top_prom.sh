@@ -26,12 +26,9 @@ MAN=$TOP/inspector/kvmlock-top.8
 
 trap 'prom_stop; rm -rf "$tmp"' EXIT
 
-missing=
-for t in promtool prometheus prometheus-node-exporter mandoc curl jq python3; do
-	command -v "$t" >/dev/null || missing="$missing $t"
-done
+missing=$(prom_missing promtool prometheus prometheus-node-exporter mandoc curl jq python3)
 if [ -n "$missing" ]; then
-	not_ok "the tools are installed (make deps)" "missing:$missing"
+	not_ok "the tools are there (make deps; Prometheus's in $PROM_BIN)" "missing:$missing"
 	finish test_kvmlock_top_prom
 	exit
 fi

@@ -5,6 +5,9 @@
 #  - make vm-test T='...' passes globs to run.sh unexpanded, even where a
 #    file in the top directory matches them;
 #  - check-host and check-vm run the host tests only and the VM only;
+#    check names the debug kernels (none when KERNEL_VARIANT is not
+#    default), and refuses, before deps, an environment that would change
+#    what it tests; the command line cannot change its kernel either;
 #  - whatever boots the test VM builds the inspector first, against the
 #    built kernel's BTF;
 #  - make clean removes every test VM run directory and nothing else.
@@ -38,15 +41,37 @@ expect "check-host: the host tests only" \
 	"tests/check.sh [--host] [$top/build/kernel-default.out]" "$(mk check-host)"
 expect "check-vm: the test VM only" \
 	"$built
-tests/check.sh [--vm] [$top/build/kernel-default.out] [$top/build/rootfs]" "$(mk check-vm)"
-expect "check: both" \
+tests/check.sh [--vm] [--variants] [debug kasan] [$top/build/kernel-default.out] [$top/build/rootfs]" "$(mk check-vm)"
+expect "check: both, and the debug kernels" \
 	"$built
-tests/check.sh [$top/build/kernel-default.out] [$top/build/rootfs]" "$(mk check)"
-
+tests/check.sh [--variants] [debug kasan] [$top/build/kernel-default.out] [$top/build/rootfs]" "$(mk check)"
+built_debug="inspector [$top/build/kernel-debug.out/vmlinux.btf]"
+expect "check on another variant: no debug kernels besides; CHECK_VARIANTS on the command line changes nothing" \
+	"$built_debug
+tests/check.sh [--variants] [] [$top/build/kernel-debug.out] [$top/build/rootfs]" \
+	"$(mk check KERNEL_VARIANT=debug CHECK_VARIANTS=kasan CHECK_KERNELS=kasan)"
+expect "check: KERNEL_DIR and ROOTFS_DIR on the command line change nothing" \
+	"$built
+tests/check.sh [--variants] [debug kasan] [$top/build/kernel-default.out] [$top/build/rootfs]" \
+	"$(mk check KERNEL_DIR=/elsewhere ROOTFS_DIR=/elsewhere)"
 mkdir -p "$top/build/vm/payload" "$top/build/vm-nofwb" "$top/build/vm-demo" "$top/build/linux"
 touch "$top/build/vm.lock" "$top/build/vm-nofwb.lock" "$top/build/kernel-default.out"
 mk clean >/dev/null
 expect "clean removes every run directory and lock, and keeps the kernel tree" \
 	"kernel-default.out linux" "$(cd "$top/build" && echo *)"
+
+# With deps, kernel and rootfs made by stand-ins: check.sh --refuse-env
+# comes before anything else.
+mkdir -p "$top/scripts" "$top/kernel/scripts"
+printf '#!/bin/sh\necho deps >&2\n' >"$top/scripts/deps.sh"
+printf '#!/bin/sh\necho "%s/build/k"\n' "$top" >"$top/kernel/scripts/kernel.sh"
+printf '#!/bin/sh\necho "%s/build/r"\n' "$top" >"$top/tests/vm/rootfs.sh"
+chmod +x "$top/scripts/deps.sh" "$top/kernel/scripts/kernel.sh" "$top/tests/vm/rootfs.sh"
+first2() { make -s -C "$top" TOP="$top" BUILD="$top/build" "$1" 2>&1 | head -n 2 | paste -sd'|'; }
+for goal in check check-host check-vm; do
+	expect "$goal: the environment is checked before deps" \
+		"tests/check.sh [--refuse-env]|deps" "$(first2 "$goal")"
+done
+expect "vm-test: no check of the environment" "deps|kernel: $top/build/k" "$(first2 vm-test)"
 
 finish makefile

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # tests/vm/stress.sh (make stress) on the host, with a stand-in for
 # tests/vm/run.sh: the test list it hands the VM (seed, duration, workers,
-# the timeout), the figures it prints from the result, its exit status, and
-# a clear error for bad settings.
+# the timeout; kmemleak's scan after it on a kernel with kmemleak), the
+# figures it prints from the result, its exit status, and a clear error for
+# bad settings.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
 STRESS=$TOP/tests/vm/stress.sh
 fake=$tmp/top
-mkdir -p "$fake/tests/vm" "$fake/scripts"
+mkdir -p "$fake/tests/vm" "$fake/scripts" "$tmp/kernel-kasan.out"
+: >"$tmp/kernel-kasan.out/.config"
 cp "$TOP/scripts/lib.sh" "$fake/scripts/"
+cp "$TOP/tests/vm/kmemleak-tests.list" "$fake/tests/vm/"
 # run.sh: keeps the list, writes a result log; FAKE_RC is its exit status
 cat >"$fake/tests/vm/run.sh" <<'EOF2'
 #!/usr/bin/env bash
@@ -41,6 +44,22 @@ expect "it names the seed to repeat the run" \
 	"stress.sh: seed 5, 60 s, 2 workers (STRESS_SEED=5 repeats it)" "$(cat "$tmp/err")"
 [ -f "$tmp/build/vm-stress-kernel-kasan/payload/results/memslot_lock_stress_long.log" ]
 check "a run directory per kernel (vm-stress-kernel-kasan)" test $? = 0
+printf 'CONFIG_KASAN=y\nCONFIG_DEBUG_KMEMLEAK=y\n' >"$tmp/kernel-kasan.out/.config"
+STRESS_SEED=5 STRESS_DURATION=60 STRESS_WORKERS=2 stress >/dev/null
+expect "a kernel with kmemleak: its scan follows, as in make check's kasan boot" \
+	"memslot_lock_stress_long 180 allow=locked-fault kselftest/memslot_lock_stress -s 5 -t 60 -p 2 -k -b 256
+$(grep '^kmemleak ' "$TOP/tests/vm/kmemleak-tests.list")" "$(cat "$tmp/list")"
+check "... that is, tests/guest/kmemleak.sh" grep -q '^kmemleak [0-9]* sh scripts/kmemleak.sh$' "$tmp/list"
+printf 'CONFIG_KASAN=y\n# CONFIG_DEBUG_KMEMLEAK is not set\n' >"$tmp/kernel-kasan.out/.config"
+STRESS_SEED=5 stress >/dev/null
+check "a kernel without kmemleak: no scan" test "$(wc -l <"$tmp/list")" = 1
+rm "$tmp/kernel-kasan.out/.config"
+stress >/dev/null
+rc=$?
+expect "a kernel directory without .config: refused" \
+	"stress.sh: error: no $tmp/kernel-kasan.out/.config: cannot tell whether the kernel has kmemleak|exit 1" \
+	"$(cat "$tmp/err")|exit $rc"
+printf 'CONFIG_KASAN=y\n' >"$tmp/kernel-kasan.out/.config"
 STRESS_SEED=7 stress >/dev/null
 grep -q -- "-s 7 -t 1800 -p 4 " "$tmp/list"
 check "defaults: 1800 s, 4 workers" test $? = 0

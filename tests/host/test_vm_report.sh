@@ -19,16 +19,20 @@ fixture() {
 	printf '%s\n' "$2" | sed 's/$/\r/' >"$dir/console.log"
 	echo "$dir"
 }
-result() { # dir name rc [log]: the test's .rc (10 s) and .log
+result() { # dir name rc [log]: the test's .rc (10 s, the kernel untainted, no lockdep) and .log
 	local safe=${2//\//_}
-	echo "$3 1.00 11.00" >"$1/payload/results/$safe.rc"
+	echo "$3 1.00 11.00 0 0 - -" >"$1/payload/results/$safe.rc"
 	printf '%s\n' "${4:-output of $2}" >"$1/payload/results/$safe.log"
 }
-verdict() { # dir: report.sh's output without log tails, then "exit N"
+state() { # dir name taint_before taint_after [debug_locks_before after]: the kernel's state around a passing test
+	result "$1" "$2" 0
+	echo "0 1.00 11.00 $3 $4 ${5:--} ${6:--}" >"$1/payload/results/${2//\//_}.rc"
+}
+verdict() { # dir: report.sh's output without log tails and count, then "exit N"
 	local out rc
 	out=$("$REPORT" "$1" 2>&1)
 	rc=$?
-	grep -v '^      > ' <<<"$out" | sed -E 's/ +/ /g'
+	grep -v -e '^      > ' -e '^vm: [0-9]* tests listed' <<<"$out" | sed -E 's/ +/ /g'
 	echo "exit $rc"
 }
 console() { # name body: a test's markers around body (may be empty)
@@ -96,7 +100,43 @@ expect "a case skip fails unless a skip-case glob allows it; allowed ones are na
 	"FAIL memslot_lock_test 10.0s a case skipped, which its list entry does not allow: MTE enabled after locking; shared memory fails KVM_RUN: no KVM_CAP_ARM_MTE; a case skipped, which its list entry does not allow: MTE: the guest reads stale tags cleared, VMM's kept: no KVM_CAP_ARM_MTE
 PASS nofwb_memslot_lock_test 10.0s (2 case(s) skipped as its list allows: MTE enabled after locking; shared memory fails KVM_RUN: no KVM_CAP_ARM_MTE | MTE: the guest reads stale tags cleared, VMM's kept: no KVM_CAP_ARM_MTE)
 FAIL other 10.0s a case skipped, which its list entry does not allow: MTE: not here
-vm: 1 passed, 2 failed, 0 skipped
+vm: 1 passed, 2 failed, 2 skipped
+exit 1" "$(verdict "$d")"
+
+# Skips in a test that exits 0: a child's "1..0 # SKIP" (get-reg-list
+# forks one per configuration, ignores a child's exit 4 and exits 0; its
+# real output) and print_skip()'s ", skipping test": allowed only by
+# skip-case= (or skip=whole), and counted.
+reglist="vregs: PASS
+vregs+pmu: PASS
+1..0 # SKIP - sve: sve not available, skipping tests
+
+1..0 # SKIP - sve+pmu: sve not available, skipping tests
+"
+d=$(fixture "aarch64/get-reg-list 60
+allowed 60 skip-case=-?sve*:?sve?not?available*
+whole 60 skip=whole
+printskip 60
+printskip2 60" "KVMLOCK-BOOTED uptime=0.80
+$(console aarch64/get-reg-list "")
+$(console allowed "")
+$(console whole "")
+$(console printskip "")
+$(console printskip2 "")
+KVMLOCK-ALL-DONE")
+result "$d" aarch64/get-reg-list 0 "$reglist"
+result "$d" allowed 0 "$reglist"
+result "$d" whole 0 "$reglist"
+result "$d" printskip 0 "__NR_userfaultfd must be present for userfaultfd test, skipping test"
+result "$d" printskip2 0 "KVM_CAP_ARM_MTE not available
+, skipping test"
+expect "skips in a test that exits 0: fail unless allowed, and count" \
+	"FAIL aarch64/get-reg-list 10.0s a part skipped, which its list entry does not allow: - sve: sve not available, skipping tests; a part skipped, which its list entry does not allow: - sve+pmu: sve not available, skipping tests
+PASS allowed 10.0s (2 case(s) skipped as its list allows: - sve: sve not available, skipping tests | - sve+pmu: sve not available, skipping tests)
+PASS whole 10.0s (2 case(s) skipped as its list allows: - sve: sve not available, skipping tests | - sve+pmu: sve not available, skipping tests)
+FAIL printskip 10.0s a part skipped, which its list entry does not allow: __NR_userfaultfd must be present for userfaultfd test
+FAIL printskip2 10.0s a part skipped, which its list entry does not allow: KVM_CAP_ARM_MTE not available
+vm: 2 passed, 3 failed, 4 skipped
 exit 1" "$(verdict "$d")"
 
 # 4. 137, another exit status, a missing .rc, a missing ALL-DONE.
@@ -126,6 +166,9 @@ the VM did not finish its test list; last console lines:
  | [ 99.000000] rcu: INFO: rcu_sched self-detected stall on CPU
 vm: 0 passed, 4 failed, 0 skipped
 exit 1" "$(verdict "$d")"
+
+expect "the count of tests listed and with a result" "vm: 4 tests listed, 2 with a result" \
+	"$("$REPORT" "$d" 2>&1 | grep '^vm: [0-9]* tests listed')"
 
 d=$(fixture "passes 60" "KVMLOCK-BOOTED uptime=0.80
 $(console passes "")")
@@ -173,6 +216,82 @@ kernel splat or locked-memslot warning outside any test:
 vm: 1 passed, 2 failed, 0 skipped
 exit 1" "$(verdict "$d")"
 
+# Lost console lines: what the ratelimit suppressed, what printk dropped.
+# The series' own warning is ratelimited: its suppressed count is allowed
+# where the warning is.
+d=$(fixture "faults 60 allow=locked-fault
+other 60 allow=locked-fault
+plain 60" "KVMLOCK-BOOTED uptime=0.80
+$(console faults "$fault
+[   25.000000] warn_unexpected_locked_fault: 12 callbacks suppressed")
+$(console other "[   26.000000] kvm_handle_guest_abort: 3 callbacks suppressed")
+$(console plain "[   27.000000] warn_unexpected_locked_fault: 2 callbacks suppressed")
+[   28.000000] ** 5 printk messages dropped **
+KVMLOCK-ALL-DONE")
+for t in faults other plain; do result "$d" $t 0; done
+expect "callbacks suppressed and printk messages dropped fail, but the series' own where it may warn" \
+	"PASS faults 10.0s
+FAIL other 10.0s kernel splat on the console
+ | [ 26.000000] kvm_handle_guest_abort: 3 callbacks suppressed
+FAIL plain 10.0s kernel splat on the console
+ | [ 27.000000] warn_unexpected_locked_fault: 2 callbacks suppressed
+kernel splat or locked-memslot warning outside any test:
+ | [ 28.000000] ** 5 printk messages dropped **
+vm: 1 passed, 3 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+
+# The kernel's own record, whatever the console shows: its taint flags and
+# (with lockdep) debug_locks before and after each test.
+d=$(fixture "warns 60
+locks 60
+clean 60
+between 60
+old 60" "KVMLOCK-BOOTED uptime=0.80
+$(console warns "")
+$(console locks "")
+$(console clean "")
+$(console between "")
+$(console old "")
+KVMLOCK-ALL-DONE")
+state "$d" warns 0 512 1 1
+state "$d" locks 512 512 1 0
+state "$d" clean 512 512 0 0
+state "$d" between 4608 4608 0 0
+result "$d" old 0
+echo "0 1.00 11.00" >"$d/payload/results/old.rc"
+expect "a taint or lockdep turned off while a test ran fails it, with no console line; so does no record" \
+	"FAIL warns 10.0s the kernel was tainted while it ran: 0 -> 512 (new: W)
+FAIL locks 10.0s lockdep turned itself off while it ran (debug_locks 1 -> 0)
+PASS clean 10.0s
+PASS between 10.0s
+FAIL old 10.0s no record of the kernel's taint flags in its .rc
+the kernel was tainted between clean and between: 512 -> 4608 (new: O)
+vm: 2 passed, 4 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80
+$(console first "")
+KVMLOCK-ALL-DONE")
+state "$d" first 640 640 0 0
+expect "tainted, or lockdep off, before the first test: the run fails" \
+	"PASS first 10.0s
+the kernel was tainted before the first test: 640 (D W)
+lockdep was off before the first test (debug_locks 0)
+vm: 1 passed, 2 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "first 60
+second 60" "KVMLOCK-BOOTED uptime=0.80
+$(console first "")
+$(console second "")
+KVMLOCK-ALL-DONE")
+state "$d" first 0 0 1 1
+state "$d" second 0 0 0 0
+expect "lockdep turned off between two tests: the run fails" \
+	"PASS first 10.0s
+PASS second 10.0s
+lockdep turned itself off between first and second (debug_locks 1 -> 0)
+vm: 2 passed, 1 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+
 # 7. What the lockup and memory detectors print is a splat.
 i=0
 for line in "INFO: task kworker/0:1:12 blocked for more than 60 seconds." \
@@ -214,6 +333,36 @@ the VM did not finish its test list; last console lines:
  | KVMLOCK-TEST-BEGIN hangs
 vm: 1 passed, 2 failed, 0 skipped
 exit 1" "$(verdict "$d")"
+# stopped FILE CONTENT: the verdict on a run whose one test passed, with
+# FILE (watchdog, qemu-timeout) in its directory holding CONTENT.
+stopped() {
+	local d
+	d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80
+$(console first "")
+KVMLOCK-ALL-DONE")
+	result "$d" first 0
+	echo "$2" >"$d/$1"
+	verdict "$d"
+}
+expect "a guest the watchdog stopped outside any test (here: after its last test) fails the run" \
+	"PASS first 10.0s
+hung outside any test: nothing for 62s after first ended (limit 60s), QEMU killed by the host watchdog
+vm: 1 passed, 1 failed, 0 skipped
+exit 1" "$(stopped watchdog "outside 62 60 first")"
+d=$(fixture "first 60" "KVMLOCK-BOOTED uptime=0.80")
+echo "outside 61 60 -" >"$d/watchdog"
+expect "... or before its first test" \
+	"FAIL first ?s not run: the VM stopped before this test
+hung outside any test: nothing for 61s after boot (limit 60s), QEMU killed by the host watchdog
+the VM did not finish its test list; last console lines:
+ | KVMLOCK-BOOTED uptime=0.80
+vm: 0 passed, 2 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+expect "QEMU stopped at the VM's time limit fails the run" \
+	"PASS first 10.0s
+hung: QEMU killed at the VM's time limit (120s)
+vm: 1 passed, 1 failed, 0 skipped
+exit 1" "$(stopped qemu-timeout 120)"
 d=$(fixture "first 60" "[    0.100000] Booting Linux")
 echo "boot 121" >"$d/watchdog"
 expect "a boot the watchdog stopped fails the run" \
@@ -224,6 +373,50 @@ the VM did not finish its test list; last console lines:
 vm: 0 passed, 2 failed, 0 skipped
 exit 1" "$(verdict "$d")"
 
+# 10. Markers glued to kernel text (a printk landing between a marker and
+# its line end, or just before it): the marker still counts, the text is
+# scanned inside the right test; a marker naming no listed test is
+# "outside any test".
+d=$(fixture "first 60
+glued 60
+memslot_lock_stress 60
+memslot_lock_stress_workers 60" "KVMLOCK-BOOTED uptime=0.80
+$(console first "")
+KVMLOCK-TEST-BEGIN glued[    5.000000] kvm [9]: unexpected write fault on locked memslot 1 at IPA 0x40003000, ESR 0x92000047
+[    5.100000] BUG: KASAN: use-after-free in kvm_foo+0x1c/0x40
+[    5.200000] WARNING: CPU: 1 PID: 80 at arch/arm64/kvm/mmu.c:99 kvm_bar+0x1/0x2KVMLOCK-TEST-END glued rc=0
+[    6.000000] kvm [9]: a line after glued ended
+KVMLOCK-TEST-BEGIN memslot_lock_stress
+KVMLOCK-TEST-END memslot_lock_stress rc=0[    7.000000] Call trace:
+KVMLOCK-TEST-BEGIN memslot_lock_stress_workers
+KVMLOCK-TEST-END memslot_lock_stress_workers rc=0
+KVMLOCK-ALL-DONE")
+for t in first glued memslot_lock_stress memslot_lock_stress_workers; do result "$d" "$t" 0; done
+expect "text glued to a BEGIN or END marker is scanned inside its test; the next test still counts" \
+	"PASS first 10.0s
+FAIL glued 10.0s kernel splat on the console; the series' warning of an unexpected fault on a locked memslot
+ | [ 5.100000] BUG: KASAN: use-after-free in kvm_foo+0x1c/0x40
+ | [ 5.200000] WARNING: CPU: 1 PID: 80 at arch/arm64/kvm/mmu.c:99 kvm_bar+0x1/0x2
+ | [ 5.000000] kvm [9]: unexpected write fault on locked memslot 1 at IPA 0x40003000, ESR 0x92000047
+PASS memslot_lock_stress 10.0s
+PASS memslot_lock_stress_workers 10.0s
+kernel splat or locked-memslot warning outside any test:
+ | [ 7.000000] Call trace:
+vm: 3 passed, 2 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "known 60" "KVMLOCK-BOOTED uptime=0.80
+KVMLOCK-TEST-BEGIN kn[    3.000000] own
+[    3.100000] BUG: unable to handle page fault
+KVMLOCK-TEST-END known rc=0
+KVMLOCK-ALL-DONE")
+result "$d" known 0
+expect "a marker naming no listed test: what follows is outside any test" \
+	"PASS known 10.0s
+kernel splat or locked-memslot warning outside any test:
+ | [ 3.100000] BUG: unable to handle page fault
+vm: 1 passed, 1 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+
 # 9. Fail closed: no console at all; a clean run passes.
 d=$(fixture "t 60" "")
 rm "$d/console.log"
@@ -231,6 +424,11 @@ result "$d" t 0
 expect "no console: the run fails" "PASS t 10.0s
 the VM did not finish its test list; last console lines:
 vm: 1 passed, 1 failed, 0 skipped
+exit 1" "$(verdict "$d")"
+d=$(fixture "# nothing" "KVMLOCK-BOOTED uptime=0.80
+KVMLOCK-ALL-DONE")
+expect "no test listed: the run fails" "no test listed in $d/tests.meta
+vm: 0 passed, 1 failed, 0 skipped
 exit 1" "$(verdict "$d")"
 d=$(fixture "a 60
 b 60 skip=whole" "KVMLOCK-BOOTED uptime=0.80

@@ -7,10 +7,13 @@
 #  - VM_KERNEL_ARGS reaches the kernel command line;
 #  - the host watchdog stops a VM hung in a test, after that test's own
 #    timeout plus the slack, and the report names the test; a VM that never
-#    boots is stopped too;
+#    boots, hangs between tests or never powers off is stopped too; QEMU
+#    stopped at the VM's time limit fails the run;
 #  - a second run in the same run directory waits for the first (saying so)
 #    instead of deleting it;
-#  - malformed list entries stop the run before QEMU, naming file and line.
+#  - malformed list entries stop the run before QEMU, naming file and line;
+#    every list of tests/vm and tests/bench loads, and docs/testing.md's
+#    "Test lists" names it.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +24,10 @@ mkdir -p "$tmp/bin" "$tmp/kdir/selftests" "$tmp/rootfs"
 cat >"$tmp/bin/qemu-system-aarch64" <<'EOF'
 #!/usr/bin/env bash
 # Stand-in for QEMU: FAKE_QEMU=run (the guest runner on the payload),
-# hang (boots, begins the first test, never ends), noboot (never boots).
+# hang (boots, begins the first test, never ends), hang-glued (the same,
+# with a kernel line glued to the marker), hang-between (ends the first
+# test, never begins the next), hang-done (runs the tests, never powers
+# off), noboot (never boots).
 console='' payload=''
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -33,9 +39,22 @@ while [ $# -gt 0 ]; do
 done
 case ${FAKE_QEMU:-run} in
 run) KVMLOCK_PAYLOAD=$payload sh "$payload/guest-run.sh" 2>&1 | sed -u 's/$/\r/' >"$console" ;;
-hang)
-	printf 'KVMLOCK-BOOTED uptime=0.5\r\nKVMLOCK-TEST-BEGIN %s\r\n' \
-		"$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)" >"$console"
+hang | hang-glued)
+	glued=
+	[ "$FAKE_QEMU" = hang ] || glued='[    5.000000] kvm [9]: a kernel line'
+	printf 'KVMLOCK-BOOTED uptime=0.5\r\nKVMLOCK-TEST-BEGIN %s%s\r\n' \
+		"$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)" "$glued" >"$console"
+	exec sleep 617
+	;;
+hang-between)
+	t=$(head -n 1 "$payload/tests.list" | cut -d' ' -f1)
+	printf 'KVMLOCK-BOOTED uptime=0.5\r\nKVMLOCK-TEST-BEGIN %s\r\nKVMLOCK-TEST-END %s rc=0\r\n' \
+		"$t" "$t" >"$console"
+	echo "0 1.0 2.0 0 0 - -" >"$payload/results/$t.rc"
+	exec sleep 617
+	;;
+hang-done)
+	KVMLOCK_PAYLOAD=$payload sh "$payload/guest-run.sh" 2>&1 | sed -u 's/$/\r/' >"$console"
 	exec sleep 617
 	;;
 noboot)
@@ -45,6 +64,16 @@ noboot)
 esac
 EOF
 chmod +x "$tmp/bin/qemu-system-aarch64"
+# timeout: run.sh's around QEMU ("-k 5 LIMIT ...") stops at FAKE_VM_LIMIT
+# seconds when that is set; every other call is the real one's.
+cat >"$tmp/bin/timeout" <<EOF
+#!/usr/bin/env bash
+if [ -n "\${FAKE_VM_LIMIT:-}" ] && [ "\$1 \$2" = "-k 5" ]; then
+	exec $(command -v timeout) -k 1 "\$FAKE_VM_LIMIT" "\${@:4}"
+fi
+exec $(command -v timeout) "\$@"
+EOF
+chmod +x "$tmp/bin/timeout"
 export PATH=$tmp/bin:$PATH VM_RUN_DIR=$tmp/vm VM_WATCHDOG_POLL=0.2
 
 cat >"$tmp/host.list" <<'EOF'
@@ -61,6 +90,7 @@ expect "a run: verdicts from the list's tags, summary, exit status" \
 	"PASS says_hello
 SKIP may_skip 1..0 # SKIP not here
 FAIL must_not_skip skipped (exit 4), which its list entry does not allow: 1..0 # SKIP not here either
+vm: 3 tests listed, 3 with a result
 vm: 1 passed, 1 failed, 1 skipped
 rc=1" "$(grep -E '^(PASS|SKIP|FAIL|vm:)' <<<"$out" | sed -E 's/ +[0-9.]+s( +|$)/ /; s/ +/ /g; s/ $//'; echo "rc=$rc")"
 expect "tests.meta keeps the tags, the guest's tests.list the commands" \
@@ -68,7 +98,7 @@ expect "tests.meta keeps the tags, the guest's tests.list the commands" \
 may_skip 10 sh -c 'echo \"1..0 # SKIP not here\"; exit 4'" \
 	"$(grep -h '^may_skip' "$tmp/vm/tests.meta" "$tmp/vm/payload/tests.list")"
 out=$(run "$tmp/host.list" 'says_*')
-expect "patterns select tests" "PASS says_hello|vm: 1 passed, 0 failed, 0 skipped" \
+expect "patterns select tests" "PASS says_hello|vm: 1 tests listed, 1 with a result|vm: 1 passed, 0 failed, 0 skipped" \
 	"$(grep -E '^(PASS|SKIP|FAIL|vm:)' <<<"$out" | sed -E 's/ +[0-9.]+s$//; s/ +/ /g' | paste -sd'|')"
 
 # VM_KERNEL_ARGS ends the kernel command line; without it, it ends as always.
@@ -97,6 +127,20 @@ expect_stopped() {
 expect_stopped "a hung test: the watchdog stops QEMU after its timeout + slack and names it" \
 	'^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' \
 	"$tmp/stuck.list" FAKE_QEMU=hang VM_WATCHDOG_SLACK=1
+expect_stopped "a hung test whose marker has a kernel line glued to it: stopped and named too" \
+	'^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' \
+	"$tmp/stuck.list" FAKE_QEMU=hang-glued VM_WATCHDOG_SLACK=1
+printf 'first 10 true\nsecond 10 true\n' >"$tmp/two.list"
+expect_stopped "a guest that hangs between two tests is stopped after the limit outside tests" \
+	'^hung outside any test: nothing for [0-9]+s after first ended \(limit 1s\), QEMU killed by the host watchdog' \
+	"$tmp/two.list" FAKE_QEMU=hang-between VM_OUTSIDE_LIMIT=1
+expect_stopped "a guest that never powers off after its last test is stopped" \
+	'^hung outside any test: nothing for [0-9]+s after second ended \(limit 1s\), QEMU killed by the host watchdog' \
+	"$tmp/two.list" FAKE_QEMU=hang-done VM_OUTSIDE_LIMIT=1
+expect_stopped "QEMU stopped at the VM's time limit fails the run, saying so" \
+	"^hung: QEMU killed at the VM's time limit \\(80s\\)" \
+	"$tmp/two.list" FAKE_QEMU=hang-done VM_OUTSIDE_LIMIT=600 FAKE_VM_LIMIT=2
+expect "... recorded in the run directory" "80" "$(cat "$tmp/vm/qemu-timeout" 2>&1)"
 expect_stopped "a guest that never boots is stopped" \
 	'^hung: the guest did not reach its first test in [0-9]*s' \
 	"$tmp/stuck.list" FAKE_QEMU=noboot VM_BOOT_LIMIT=1
@@ -130,5 +174,14 @@ printf 'a 10 echo x\na 10 echo y\n' >"$tmp/bad.list"
 expect_fail "two tests of one name stop the run" "two tests are named a" run "$tmp/bad.list"
 printf 'notags 10 allow=locked-fault\n' >"$tmp/bad.list"
 expect_fail "an entry without a command stops the run" "'notags' has no command" run "$tmp/bad.list"
+
+# The lists themselves: each loads, and docs/testing.md's "Test lists"
+# names it.
+sed -n '/^## Test lists$/,/^## /p' "$TOP/docs/testing.md" >"$tmp/lists.md"
+for list in "$TOP"/tests/vm/*.list "$TOP"/tests/bench/*.list; do
+	rel=${list#"$TOP"/}
+	check "$rel loads" bash -c '. "$1/scripts/lib.sh" && load_test_list "$2" && [ ${#TL_NAME[@]} -gt 0 ]' _ "$TOP" "$list"
+	check "docs/testing.md's Test lists names $rel" grep -qF "\`$rel\`" "$tmp/lists.md"
+done
 
 finish vm-run

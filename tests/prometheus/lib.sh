@@ -11,7 +11,27 @@
 #   prom_wait_for TENTHS CMD...      polls until CMD succeeds
 #   prom_lint FILE NAME              promtool check metrics accepts FILE
 #                                    without a lint message (ok/not_ok)
+#   prom_missing TOOL...             the tools that are not there
+#
+# Prometheus's tools are those make deps unpacked into the cache
+# (scripts/deps.sh, linked as $BUILD/deps/prometheus), first on PATH; the
+# machine's own, if it has any, do not count.
+PROM_BIN=$BUILD/deps/prometheus/usr/bin
+PATH=$PROM_BIN:$PATH
 prom_daemons=()
+
+prom_missing() {
+	local t out=''
+	for t; do
+		case $t in
+		promtool | prometheus | prometheus-node-exporter)
+			[ -x "$PROM_BIN/$t" ] || out="$out $t"
+			;;
+		*) command -v "$t" >/dev/null || out="$out $t" ;;
+		esac
+	done
+	echo "$out"
+}
 
 prom_stop() {
 	local p

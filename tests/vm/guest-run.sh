@@ -6,6 +6,13 @@
 # markers on the console for the host runner (tests/vm/report.sh, and the
 # host watchdog tests/vm/watchdog.sh).
 #
+# <name>.rc holds "<exit status> <start> <end> <taint before> <taint after>
+# <debug_locks before> <after>": uptimes, the kernel's taint flags
+# (/proc/sys/kernel/tainted: a WARN, an oops, a bad page, a soft lockup
+# taint it) and, on a kernel with lockdep, its debug_locks (0 once lockdep
+# has turned itself off after a report; "-" without lockdep), so that the
+# host sees them even when the console lost the line.
+#
 # Each test runs in a session of its own (setsid). When it ends, whatever is
 # left in that session (a bpftrace in the background, a forked VMM, the
 # timeout's watcher) is killed, and named at the end of its log, so that
@@ -42,11 +49,19 @@ kill_session() {
 	printf '%s' "$ks_all"
 }
 
+# "<taint flags> <debug_locks>", "-" for what the kernel does not show.
+kernel_state() {
+	st_taint=$(cat /proc/sys/kernel/tainted 2>/dev/null)
+	st_locks=$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats 2>/dev/null)
+	echo "${st_taint:--} ${st_locks:--}"
+}
+
 echo "KVMLOCK-BOOTED uptime=$(cut -d' ' -f1 /proc/uptime)"
 while read -r name limit cmd; do
 	case $name in '' | '#'*) continue ;; esac
 	safe=$(echo "$name" | tr / _)
 	echo "KVMLOCK-TEST-BEGIN $name"
+	before=$(kernel_state)
 	start=$(cut -d' ' -f1 /proc/uptime)
 	# In the background, so not a process group leader: setsid makes the
 	# new session in place, and its pid is the session id.
@@ -61,7 +76,8 @@ while read -r name limit cmd; do
 	if [ -n "$left" ]; then
 		echo "guest-run: killed what the test left running:$left" >>"results/$safe.log"
 	fi
-	echo "$rc $start $end" >"results/$safe.rc"
+	after=$(kernel_state)
+	echo "$rc $start $end ${before% *} ${after% *} ${before#* } ${after#* }" >"results/$safe.rc"
 	echo "KVMLOCK-TEST-END $name rc=$rc"
 done <tests.list
 sync

@@ -51,11 +51,8 @@ rows() {
 	}' "$1" | sort -n
 }
 
-missing=
-for t in promtool prometheus prometheus-node-exporter curl jq python3; do
-	command -v "$t" >/dev/null || missing="$missing $t"
-done
-[ -z "$missing" ] || not_ok "the Prometheus tools are installed (make deps)" "missing:$missing"
+missing=$(prom_missing promtool prometheus prometheus-node-exporter curl jq python3)
+[ -z "$missing" ] || not_ok "the Prometheus tools are there (make deps; Prometheus's in $PROM_BIN)" "missing:$missing"
 
 n=0
 for f in $(ls "$DIR"/step-*.prom 2>/dev/null | sort -V); do

@@ -20,8 +20,10 @@
 # The run directory (VM_RUN_DIR, default build/vm) is locked for the whole
 # run: a second run in the same clone waits instead of deleting it. A
 # watchdog (tests/vm/watchdog.sh) stops QEMU when a test overruns its own
-# timeout by VM_WATCHDOG_SLACK (30) seconds; the sum of all timeouts plus
-# 60 s stays as a last limit.
+# timeout by VM_WATCHDOG_SLACK (30) seconds, or the guest spends
+# VM_OUTSIDE_LIMIT (60) seconds outside any test; the sum of all timeouts
+# plus 60 s stays as a last limit, and QEMU stopped there fails the run
+# ($RUN/qemu-timeout).
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -135,7 +137,8 @@ run() {
 	kill "$wpid" 2>/dev/null || true
 	wait "$wpid" 2>/dev/null || true
 	trap - EXIT
-	[ "$qrc" -ne 124 ] || echo "QEMU killed at the VM time limit (${limit}s)"
+	# report.sh fails the run on it.
+	[ "$qrc" -ne 124 ] || echo "$limit" >"$RUN/qemu-timeout"
 	booted=$(tr -d '\r' <"$CONSOLE" | sed -n 's/.*KVMLOCK-BOOTED uptime=//p')
 	[ -z "$booted" ] || note "guest reached its first test ${booted}s after boot"
 	"$TOP/tests/vm/report.sh" "$RUN"

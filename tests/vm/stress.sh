@@ -2,8 +2,10 @@
 # make stress: memslot_lock_stress for a long time (STRESS_DURATION, default
 # 1800) with 4 workers, kills and a 256 MiB memslot, on the kernel of
 # KERNEL_DIR (make KERNEL_VARIANT=kasan stress for the kasan kernel), with a
-# random seed it prints (STRESS_SEED=N repeats a run). Prints the program's
-# figures; fails when it fails, when the console shows a splat, or on a hang.
+# random seed it prints (STRESS_SEED=N repeats a run). On a kernel with
+# kmemleak (kasan), kmemleak's scan follows (tests/vm/kmemleak-tests.list's
+# kmemleak entry). Prints the program's figures; fails when it fails, when
+# the console shows a splat, when kmemleak finds a leak, or on a hang.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -22,6 +24,10 @@ trap 'rm -f "$list"' EXIT
 # the program's own grace period is 30 s; the VM's limit adds the boot's
 echo "memslot_lock_stress_long $((DURATION + 120)) allow=locked-fault" \
 	"kselftest/memslot_lock_stress -s $seed -t $DURATION -p $WORKERS -k -b 256" >"$list"
+[ -f "$KDIR/.config" ] || die "no $KDIR/.config: cannot tell whether the kernel has kmemleak"
+if grep -qx 'CONFIG_DEBUG_KMEMLEAK=y' "$KDIR/.config"; then
+	grep '^kmemleak ' "$TOP/tests/vm/kmemleak-tests.list" >>"$list"
+fi
 note "seed $seed, $DURATION s, $WORKERS workers (STRESS_SEED=$seed repeats it)"
 status=0
 VM_TEST_LISTS=$list VM_RUN_DIR=$run "$TOP/tests/vm/run.sh" "$KDIR" "$ROOTFS" || status=$?
