@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/vm/mutants.sh (make mutants) on the host, with stand-ins for
 # kernel.sh and tests/vm/run.sh: the kernel each mutant is built on, its
-# test list, the verdict (caught when a test failed, survived when all
+# test list and its directives (a bad one refused, naming its line), the verdict (caught when a test failed, survived when all
 # passed, an error when no test began), and clear errors for bad input.
 # Then every mutant of tests/mutants has a list and a diff that applies to
 # the series (git apply --check on the tree, when there is one).
@@ -32,7 +32,7 @@ esac
 EOF
 chmod +x "$fake/kernel/scripts/kernel.sh" "$fake/tests/vm/run.sh"
 printf 'the bug\n\ndiff --git a/x b/x\n' >"$fake/tests/mutants/alpha.diff"
-printf '# kernel: kasan\n# kernel-args: movablecore=1G\nt1 60 kselftest/t1\n' >"$fake/tests/mutants/alpha.list"
+printf '# what alpha needs\n#: kernel kasan\n#: kernel-args movablecore=1G\nt1 60 kselftest/t1\n' >"$fake/tests/mutants/alpha.list"
 printf 'the other bug\n\ndiff --git a/y b/y\n' >"$fake/tests/mutants/beta.diff"
 printf '# what beta needs\nt1 60 kselftest/t1\n' >"$fake/tests/mutants/beta.list"
 
@@ -60,7 +60,7 @@ check "it names the test that caught it, and sums up" test $? = 0
 
 mutants fail MUTANTS=beta
 grep -q "^mutant default " "$tmp/calls" && grep -q "vm-mutant-beta$" "$tmp/calls"
-check "no '# kernel:' line: the default kernel; no '# kernel-args:', none" test $? = 0
+check "no '#: kernel' directive: the default kernel; no '#: kernel-args', none" test $? = 0
 
 mutants pass MUTANTS=beta
 rc=$?
@@ -77,6 +77,21 @@ expect_fail "a kernel that runs no test is an error, not a catch" \
 	"alpha: no test began: the mutant kernel did not boot" run_mutants noboot MUTANTS=alpha
 expect_fail "an unknown mutant is refused" "no mutant 'gamma' \(tests/mutants/gamma.diff\)" \
 	run_mutants fail MUTANTS=gamma
+# Directives are load_test_list's: a bad one stops everything, naming its
+# line, before any kernel is built.
+for bad in "#: kernels kasan|gamma.list:2: unknown directive 'kernels' \(there are kernel, kernel-args\)" \
+	"#: kernel|gamma.list:2: '#: kernel' needs one kernel variant, not ''" \
+	"#: kernel kasan debug|gamma.list:2: '#: kernel' needs one kernel variant, not 'kasan debug'" \
+	"#: kernel-args|gamma.list:2: '#: kernel-args' needs arguments" \
+	"#: kernel kasan\n#: kernel debug|gamma.list:3: a second 'kernel' directive" \
+	"t1 60 kselftest/t1\n#: kernel kasan|gamma.list:3: directive 'kernel' after the first test"; do
+	printf "# gamma\n${bad%%|*}\nt2 60 kselftest/t2\n" >"$fake/tests/mutants/gamma.list"
+	: >"$fake/tests/mutants/gamma.diff"
+	expect_fail "a bad directive is refused, naming its line: ${bad%%|*}" "${bad#*|}" \
+		run_mutants fail MUTANTS="alpha gamma"
+	check "... before anything was built" test ! -s "$tmp/calls"
+done
+rm "$fake/tests/mutants/gamma.list" "$fake/tests/mutants/gamma.diff"
 rm "$fake/tests/mutants/beta.list"
 expect_fail "a mutant without a list is refused" "mutant 'beta' has no test list" \
 	run_mutants fail
@@ -91,13 +106,16 @@ for diff in "$TOP"/tests/mutants/*.diff; do
 	m=$(basename "$diff" .diff)
 	n=$((n + 1))
 	list=${diff%.diff}.list
-	variant=$(sed -n 's/^# kernel: *\([a-z0-9]*\).*/\1/p' "$list" 2>/dev/null)
-	[ -f "$list" ] && case ${variant:-default} in
-		default) true ;;
-		*) [ -f "$TOP/kernel/config/$variant.config" ] ;;
-		esac &&
-		grep -qv '^#' "$list"
-	check "tests/mutants/$m: a list with tests, on a kernel that exists (${variant:-default})" test $? = 0
+	variant=$(
+		TL_NAME=()
+		load_test_list "$list" 2>&1 && [ ${#TL_NAME[@]} -gt 0 ] || exit 1
+		echo "${TL_KERNEL:-default}"
+	)
+	case $variant in
+	default) true ;;
+	*) [ -f "$TOP/kernel/config/$variant.config" ] ;;
+	esac
+	check "tests/mutants/$m: a list that loads, with tests, on a kernel that exists (${variant:-none})" test $? = 0
 	if [ -d "$BUILD/linux/.git" ] && [ -z "$(git -C "$BUILD/linux" status --porcelain)" ]; then
 		check "tests/mutants/$m.diff applies to build/linux" git -C "$BUILD/linux" apply --check "$diff"
 	fi

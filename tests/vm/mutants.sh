@@ -2,9 +2,10 @@
 # make mutants: would the tests catch the bugs they are there for? Each
 # tests/mutants/NAME.diff puts a bug back into the series (its first lines
 # say which, and what should catch it); NAME.list is the test list to boot
-# it with, its "# kernel: VARIANT" line picks the kernel (default:
-# default), and a "# kernel-args: ARGS" line adds to the guest kernel's
-# command line (VM_KERNEL_ARGS). For each mutant (MUTANTS="a b" for some), this builds that
+# it with, its "#: kernel VARIANT" directive picks the kernel (default:
+# default), and a "#: kernel-args ARGS" one adds to the guest kernel's
+# command line (VM_KERNEL_ARGS); scripts/lib.sh load_test_list reads both.
+# For each mutant (MUTANTS="a b" for some), this builds that
 # kernel with the diff (kernel.sh mutant: the tree is restored after, the
 # cache untouched), boots it with the list, and says "caught" when a test
 # that began failed, "survived" when every test passed.
@@ -24,16 +25,21 @@ if [ ${#names[@]} -eq 0 ]; then
 	done
 fi
 [ ${#names[@]} -gt 0 ] || die "no mutants in tests/mutants"
+# Every list loads (here, in this shell: a bad one dies naming its line)
+# before anything is built.
+declare -A VARIANT ARGS
 for m in "${names[@]}"; do
 	[ -f "$DIR/$m.diff" ] || die "no mutant '$m' (tests/mutants/$m.diff)"
 	[ -f "$DIR/$m.list" ] || die "mutant '$m' has no test list (tests/mutants/$m.list)"
+	load_test_list "$DIR/$m.list"
+	VARIANT[$m]=${TL_KERNEL:-default}
+	ARGS[$m]=$TL_KERNEL_ARGS
 done
 
 caught=() survived=()
 for m in "${names[@]}"; do
-	variant=$(sed -n 's/^# kernel: *\([a-z0-9]*\).*/\1/p' "$DIR/$m.list")
-	variant=${variant:-default}
-	args=$(sed -n 's/^# kernel-args: *//p' "$DIR/$m.list")
+	variant=${VARIANT[$m]}
+	args=${ARGS[$m]}
 	kdir=$BUILD/kernel-mutant-$m
 	run=$BUILD/vm-mutant-$m
 	"$TOP/kernel/scripts/kernel.sh" build "$variant" >/dev/null ||
