@@ -86,26 +86,28 @@ with_lock() {
 # how to boot the list (a mutant's list, tests/mutants: make mutants):
 #   #: kernel VARIANT       the kernel variant (kernel.sh) to boot
 #   #: kernel-args ARGS     added to the guest kernel's command line
+#   #: caught-by TEST...    the tests of this list that must fail with the
+#                           mutant (each one a test of the list)
 # Each at most once; the lists make check boots have none.
 #
 # load_test_list FILE appends each entry to the arrays TL_NAME, TL_LIMIT,
-# TL_TAGS (space-separated) and TL_CMD, and sets TL_KERNEL and
-# TL_KERNEL_ARGS to FILE's directives (empty without). Run it in the
-# calling shell, not in $(...): it dies naming the file and line of a
-# malformed entry or directive.
+# TL_TAGS (space-separated) and TL_CMD, and sets TL_KERNEL, TL_KERNEL_ARGS
+# and TL_CAUGHT_BY (space-separated) to FILE's directives (empty without).
+# Run it in the calling shell, not in $(...): it dies naming the file and
+# line of a malformed entry or directive.
 TL_NAME=() TL_LIMIT=() TL_TAGS=() TL_CMD=()
-TL_KERNEL='' TL_KERNEL_ARGS=''
+TL_KERNEL='' TL_KERNEL_ARGS='' TL_CAUGHT_BY=''
 load_test_list() {
-	local file=$1 n=0 line name limit rest word tags tests=0 where seen=' '
+	local file=$1 n=0 line name limit rest word words tags tests=' ' where seen=' ' caught_at=''
 	[ -f "$file" ] || die "no test list $file"
-	TL_KERNEL='' TL_KERNEL_ARGS=''
+	TL_KERNEL='' TL_KERNEL_ARGS='' TL_CAUGHT_BY=''
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
 		where=${file#"$TOP"/}:$n
 		case $line in
 		'#:'*)
 			read -r name rest <<<"${line#'#:'}"
-			[ "$tests" = 0 ] || die "$where: directive '$name' after the first test (directives head the file)"
+			[ "$tests" = ' ' ] || die "$where: directive '$name' after the first test (directives head the file)"
 			case $seen in *" $name "*) die "$where: a second '$name' directive" ;; esac
 			seen+="$name "
 			# shellcheck disable=SC2034 # read by the callers
@@ -120,14 +122,20 @@ load_test_list() {
 				[ -n "$rest" ] || die "$where: '#: kernel-args' needs arguments"
 				TL_KERNEL_ARGS=$rest
 				;;
-			*) die "$where: unknown directive '$name' (there are kernel, kernel-args)" ;;
+			caught-by)
+				[ -n "$rest" ] || die "$where: '#: caught-by' needs test names"
+				read -r -a words <<<"$rest"
+				TL_CAUGHT_BY=${words[*]}
+				caught_at=$where
+				;;
+			*) die "$where: unknown directive '$name' (there are kernel, kernel-args, caught-by)" ;;
 			esac
 			continue
 			;;
 		esac
 		read -r name limit rest <<<"$line"
 		case $name in '' | '#'*) continue ;; esac
-		tests=$((tests + 1))
+		tests+="$name "
 		case $limit in
 		'' | *[!0-9]* | 0) die "$where: '$name' needs a timeout in seconds" ;;
 		esac
@@ -151,4 +159,7 @@ load_test_list() {
 		TL_TAGS+=("$tags")
 		TL_CMD+=("$rest")
 	done <"$file"
+	for name in $TL_CAUGHT_BY; do
+		case $tests in *" $name "*) ;; *) die "$caught_at: caught-by names '$name', which is not a test of this list" ;; esac
+	done
 }
