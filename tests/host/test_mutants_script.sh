@@ -182,4 +182,26 @@ for diff in "$TOP"/tests/mutants/*.diff; do
 done
 [ "$n" -gt 0 ]
 check "tests/mutants has mutants ($n)" test $? = 0
+
+# memslot_lock_test's sub-tests are chosen by name (a test_NAME function of
+# the series' memslot_lock_test.c without "test_"): a number would pick
+# another case once one is inserted before it.
+mapfile -t subtests < <(sed -n 's/^+static void test_\([a-z0-9_]*\)(.*/\1/p' "$TOP"/kernel/patches/*.patch | sort -u)
+check "the series' memslot_lock_test has sub-tests (${#subtests[@]}), huge_memslot among them" \
+	grep -qx huge_memslot <(printf '%s\n' "${subtests[@]}")
+named=0
+for list in "$TOP"/tests/vm/*.list "$TOP"/tests/bench/*.list "$TOP"/tests/mutants/*.list; do
+	TL_NAME=() TL_CMD=()
+	load_test_list "$list"
+	for cmd in "${TL_CMD[@]}"; do
+		read -r -a words <<<"$cmd"
+		[ "${words[0]}" = selftests/aarch64/memslot_lock_test ] && [ ${#words[@]} -gt 1 ] || continue
+		for w in "${words[@]:1}"; do
+			named=$((named + 1))
+			check "${list#"$TOP"/}: memslot_lock_test's sub-test '$w' is one of its names" \
+				grep -qx -- "$w" <(printf '%s\n' "${subtests[@]}")
+		done
+	done
+done
+check "the lists choose memslot_lock_test sub-tests ($named)" test "$named" -gt 0
 finish test_mutants_script
