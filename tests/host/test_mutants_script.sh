@@ -7,7 +7,8 @@
 # caught when another test failed or the run did; invalid when the
 # control failed or the mutant did not boot), the final table, and clear
 # errors for bad input. Then every mutant of tests/mutants has a list and
-# a diff that applies to the series.
+# a diff that applies to the series, in a tree of this test's own (never
+# build/linux, whatever state another target left it in).
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -158,9 +159,54 @@ printf '#!/usr/bin/env bash\n[ "$1" != build ]\n' >"$fake/kernel/scripts/kernel.
 expect_fail "a kernel that does not build is an error" "alpha: the kasan kernel did not build" \
 	run_mutants t1 MUTANTS=alpha
 
+# The series' tree, thrown away after: a git repository whose index is the
+# base with kernel/patches applied. The base is the kvmlock-base commit of
+# a tree kernel.sh extracted for the installed Debian version (build/linux,
+# or test_kernel_script.sh's build/host-test/linux), its objects borrowed,
+# never copied; else the files the series and the mutants touch, extracted
+# from Debian's tarball. Never a tree's working files: make bench leaves
+# build/linux at part of the series. Sets $series_from, or says why not.
+series_tree() {
+	local work=$1 kver src tree='' top p
+	kver=$(debian_kernel_version 2>&1) || { echo "$kver"; return 1; }
+	git init -q "$work" || return 1
+	for src in "$BUILD/linux" "$BUILD/host-test/linux"; do
+		[ "$(cat "$src/.git/kvmlock-debian-version" 2>/dev/null)" = "$kver" ] || continue
+		tree=$(git -C "$src" rev-parse -q --verify 'kvmlock-base^{tree}') || continue
+		echo "$src/.git/objects" >"$work/.git/objects/info/alternates"
+		series_from="the base commit of ${src#"$TOP"/}"
+		break
+	done
+	if [ -z "$tree" ]; then
+		[ -f "$KSRC_TARBALL" ] || {
+			echo "no base for the series: no tree kernel.sh extracted for Debian $KSRC_PKG $kver ($BUILD/linux, $BUILD/host-test/linux), and no $KSRC_TARBALL (run: make deps)"
+			return 1
+		}
+		top=$(tar -tJf "$KSRC_TARBALL" | head -n 1)
+		mapfile -t paths < <(sed -n 's|^diff --git a/\([^ ]*\) b/.*|'"$top"'\1|p' \
+			"$TOP"/kernel/patches/*.patch "$TOP"/tests/mutants/*.diff | sort -u)
+		# Files the series creates are not in the tarball: tar says so,
+		# and the patches below fail if anything else is missing.
+		tar -xJf "$KSRC_TARBALL" -C "$work" --strip-components=1 "${paths[@]}" 2>/dev/null
+		git -C "$work" add -A --force && tree=$(git -C "$work" write-tree) || return 1
+		series_from="the files it touches in $KSRC_TARBALL"
+	fi
+	git -C "$work" read-tree "$tree" || return 1
+	while read -r p || [ -n "$p" ]; do
+		case $p in '' | '#'*) continue ;; esac
+		git -C "$work" apply --cached "$TOP/kernel/patches/$p" || { echo "kernel/patches/$p does not apply"; return 1; }
+	done <"$TOP/kernel/patches/series"
+}
+series_from='' series_ok=0
+series_tree "$tmp/series" >"$tmp/series.out" 2>&1 && series_ok=1
+if [ "$series_ok" = 1 ]; then
+	ok "the series applies to $series_from, in a tree of this test's own"
+else
+	not_ok "the series applies to a base of this test's own" "$(cat "$tmp/series.out")"
+fi
+
 # The real mutants: each has a list naming a kernel that exists and the
-# tests that catch it, and its diff applies to the series as build/linux
-# has it (skipped without one).
+# tests that catch it, and its diff applies to that tree.
 n=0
 for diff in "$TOP"/tests/mutants/*.diff; do
 	m=$(basename "$diff" .diff)
@@ -176,8 +222,10 @@ for diff in "$TOP"/tests/mutants/*.diff; do
 	*) [ -f "$TOP/kernel/config/$variant.config" ] ;;
 	esac
 	check "tests/mutants/$m: a list that loads, with tests and caught-by, on a kernel that exists (${variant:-none})" test $? = 0
-	if [ -d "$BUILD/linux/.git" ] && [ -z "$(git -C "$BUILD/linux" status --porcelain)" ]; then
-		check "tests/mutants/$m.diff applies to build/linux" git -C "$BUILD/linux" apply --check "$diff"
+	if [ "$series_ok" = 1 ]; then
+		check "tests/mutants/$m.diff applies to the series" git -C "$tmp/series" apply --cached --check "$diff"
+	else
+		not_ok "tests/mutants/$m.diff applies to the series" "no tree of the series to apply it to (above)"
 	fi
 done
 [ "$n" -gt 0 ]
