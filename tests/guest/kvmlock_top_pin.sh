@@ -26,7 +26,7 @@ summary() {
 }
 
 fail_now() {
-	check 1 "$1"
+	result 1 "$1"
 	for f in $D/*.out $D/*.err; do
 		[ -s "$f" ] && { echo "# $f:"; sed 's/^/#   /' "$f"; }
 	done
@@ -55,7 +55,7 @@ command -v bpftool >/dev/null && command -v jq >/dev/null ||
 # The guest's init mounts no bpffs.
 grep -q '^[^ ]* /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
 grep -q '^[^ ]* /sys/fs/bpf bpf ' /proc/mounts
-check $? "bpffs is mounted at /sys/fs/bpf"
+result $? "bpffs is mounted at /sys/fs/bpf"
 rm -rf $PIN
 [ -z "$(progs)" ] || fail_now "no kvmlock-top program loaded before the test ($(progs))"
 
@@ -90,7 +90,7 @@ while [ ! -e $PIN/slots ] || [ ! -s $D/top.out ]; do
 done
 got=$(ls $PIN | sort | tr '\n' ' ')
 [ "$got" = "counters events slots vm_stats " ]
-check $? "kvmlock-top --pin pinned counters, events, slots and vm_stats in $PIN ($got)"
+result $? "kvmlock-top --pin pinned counters, events, slots and vm_stats in $PIN ($got)"
 
 # The ground truth: VM X, slot 1 of 64 pages locked RW, slot 2 of 32 R,
 # at IPA 4 GiB + slot GiB (kvmlock-workload's layout).
@@ -113,14 +113,14 @@ got=$(jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)] | sort_by(.key.sl
 want="slot=1 npages=64 flags=1 state=2 pid=$wl
 slot=2 npages=32 flags=0 state=2 pid=$wl"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/slots: the two slots, npages, RW flag, LIVE"
+result $? "bpftool map dump pinned $PIN/slots: the two slots, npages, RW flag, LIVE"
 [ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 got=$(jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)] | sort_by(.key.slot) | .[] |
 	"slot=\(.key.slot) hva=\(.value.hva) ipa=\(.value.ipa) size=\(.value.size)"' $D/slots.json 2>&1)
 want="slot=1 hva=$hva1 ipa=$(((1 << 32) + (1 << 30))) size=$((64 * PAGE))
 slot=2 hva=$hva2 ipa=$(((1 << 32) + (2 << 30))) size=$((32 * PAGE))"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/slots: each slot's hva, ipa and size"
+result $? "bpftool map dump pinned $PIN/slots: each slot's hva, ipa and size"
 [ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 
 dump vm_stats >$D/vm_stats.json 2>$D/vm_stats.err
@@ -129,18 +129,18 @@ got=$(jq -r --argjson vm "$vm" '.[] | select(.key == $vm) | .value |
 	$D/vm_stats.json 2>&1)
 want="pid=$wl locks_ok=2 locks_failed=0 unlocks=0 account_failures=0 lat_hist=2 lock_us=2"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/vm_stats: the VM's 2 locks ($got)"
+result $? "bpftool map dump pinned $PIN/vm_stats: the VM's 2 locks ($got)"
 
 dump counters >$D/counters.json 2>$D/counters.err
 got=$(jq -r '.[0].value[".bss"] | map(to_entries[0]) | from_entries |
 	"events_lost=\(.events_lost) map_update_errors=\(.map_update_errors) reconcile_done=\(.reconcile_done)"' \
 	$D/counters.json 2>&1)
 [ "$got" = "events_lost=0 map_update_errors=0 reconcile_done=1" ]
-check $? "bpftool map dump pinned $PIN/counters: the .bss counters ($got)"
+result $? "bpftool map dump pinned $PIN/counters: the .bss counters ($got)"
 
 got=$(progs)
 [ "$got" = "$PROGS" ]
-check $? "bpftool prog show names the nine programs by their events"
+result $? "bpftool prog show names the nine programs by their events"
 [ "$got" = "$PROGS" ] || printf '# want: %s\n# got:  %s\n' "$PROGS" "$got"
 
 # A second one: refused before attaching, the first one's pins untouched.
@@ -148,11 +148,11 @@ $TOOL --pin -b 1 1 >$D/second.out 2>$D/second.err
 rc=$?
 want="kvmlock-top: $PIN already holds pinned maps (another kvmlock-top --pin, or an earlier --keep-pinned): remove them with rm -r $PIN"
 [ $rc = 1 ] && [ "$(cat $D/second.err)" = "$want" ] && [ ! -s $D/second.out ]
-check $? "a second kvmlock-top --pin: exit $rc, one line: $(cat $D/second.err)"
+result $? "a second kvmlock-top --pin: exit $rc, one line: $(cat $D/second.err)"
 dump slots >$D/slots2.json 2>&1
 kill -0 $tool 2>/dev/null && [ "$(ls $PIN | sort | tr '\n' ' ')" = "counters events slots vm_stats " ] &&
 	cmp -s $D/slots.json $D/slots2.json && [ "$(progs)" = "$PROGS" ]
-check $? "the first one runs on, its pins and maps as they were, its programs only"
+result $? "the first one runs on, its pins and maps as they were, its programs only"
 
 # SIGINT: exit 0, nothing left pinned.
 kill -INT $tool
@@ -160,10 +160,10 @@ wait $tool
 rc=$?
 tool=
 [ $rc = 0 ] && [ ! -s $D/top.err ] && [ ! -e $PIN ]
-check $? "on SIGINT: exit $rc, nothing on stderr, $PIN gone"
+result $? "on SIGINT: exit $rc, nothing on stderr, $PIN gone"
 [ -s $D/top.err ] && sed 's/^/# /' $D/top.err
 [ -z "$(progs)" ]
-check $? "no program left loaded"
+result $? "no program left loaded"
 
 # --keep-pinned: one interval; the pins stay, with what the tool knew
 # when it exited. It started with the slots locked: it seeded them (flags
@@ -171,11 +171,11 @@ check $? "no program left loaded"
 $TOOL --keep-pinned -b 1 1 >$D/keep.out 2>$D/keep.err
 rc=$?
 [ $rc = 0 ] && [ ! -s $D/keep.err ] && [ -s $D/keep.out ]
-check $? "kvmlock-top --keep-pinned -b 1 1: exit $rc, a report, nothing on stderr"
+result $? "kvmlock-top --keep-pinned -b 1 1: exit $rc, a report, nothing on stderr"
 [ -s $D/keep.err ] && sed 's/^/# /' $D/keep.err
 got=$(ls $PIN 2>&1 | sort | tr '\n' ' ')
 [ "$got" = "counters events slots vm_stats " ]
-check $? "after it exited the pins are there ($got)"
+result $? "after it exited the pins are there ($got)"
 # Unlocking now changes nothing in them: no program is attached.
 cmd "unlock X 2"
 got=$(dump slots 2>&1 | jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)] | sort_by(.key.slot) | .[] |
@@ -183,15 +183,15 @@ got=$(dump slots 2>&1 | jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)]
 want="slot=1 npages=64 flags=3 state=2
 slot=2 npages=32 flags=2 state=2"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/slots after exit: the 2 seeded slots"
+result $? "bpftool map dump pinned $PIN/slots after exit: the 2 seeded slots"
 [ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 got=$(dump vm_stats 2>&1)
 [ "$got" = "[]" ]
-check $? "bpftool map dump pinned $PIN/vm_stats after exit: dumpable, empty ($got)"
+result $? "bpftool map dump pinned $PIN/vm_stats after exit: dumpable, empty ($got)"
 [ -z "$(progs)" ]
-check $? "no program left loaded after --keep-pinned"
+result $? "no program left loaded after --keep-pinned"
 rm -r $PIN && [ ! -e $PIN ]
-check $? "rm -r $PIN removes them"
+result $? "rm -r $PIN removes them"
 
 echo exit >&3
 exec 3>&-

@@ -2,7 +2,7 @@
 # when any check failed (the script exits with it); $passed and $failed
 # count the checks, for a script's summary line.
 fail=0 passed=0 failed=0
-check() { # status, what was checked
+result() { # status (0: ok), what was checked
 	if [ "$1" = 0 ]; then
 		echo "ok - $2"
 		passed=$((passed + 1))
