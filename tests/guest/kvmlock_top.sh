@@ -16,54 +16,14 @@
 # refused by RLIMIT_MEMLOCK, UNLOCK_ALL, a VM closed with a memslot locked,
 # a VMM SIGKILLed with memslots locked, and one SIGKILLed while it locks.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-e2e
+kvmlock_top_setup kvmlock-top-e2e
 PROM=$P/results/kvmlock-top-prom
-PAGE=$(page_size)
-rm -rf $D $PROM
-mkdir -p $D $PROM
+rm -rf $PROM
+mkdir -p $PROM
 
 # The tool's JSON, one VM per line: the fields the ground truth sets.
 VM_ROWS='.vms | sort_by(.vm) | .[] |
 	"\(.vm) pid=\(.pid) slots=\(.locked_slots) pages=\(.locked_pages) bytes=\(.locked_bytes) rw=\(.locked_rw_bytes) ro=\(.locked_ro_bytes) memlock=\(.memlock_charged_bytes)"'
-
-fail_now() {
-	echo "not ok - $1"
-	for f in $D/*.out $D/*.err; do
-		[ -s "$f" ] && { echo "# $f:"; sed 's/^/#   /' "$f"; }
-	done
-	exit 1
-}
-
-# start NAME FD: a workload reading commands from FIFO NAME.in (on fd FD).
-start() {
-	mkfifo $D/$1.in
-	$WL <$D/$1.in >$D/$1.out 2>&1 &
-	eval "pid_$1=$!"
-	eval "exec $2>$D/$1.in"
-	eval "fd_$1=$2"
-}
-
-# cmd W COMMAND: send a command to workload W and wait for its one reply
-# ($reply).
-cmd() {
-	n=$(wc -l <$D/$1.out)
-	eval "echo \"\$2\" >&\$fd_$1"
-	i=0
-	while [ "$(wc -l <$D/$1.out)" -le "$n" ]; do
-		i=$((i + 1))
-		[ $i -gt 1200 ] && fail_now "workload $1: no reply to '$2'"
-		sleep 0.05
-	done
-	reply=$(sed -n "$((n + 1))p" $D/$1.out)
-}
-
-must() { # W COMMAND: a command that must succeed
-	cmd "$1" "$2"
-	case $reply in ok*) ;; *) fail_now "workload $1: '$2' -> $reply" ;; esac
-}
 
 # The ground truth, per VM: ${slots,pages,rw,ro}_X; vm_X its event id,
 # wpid_X its VMM; alive lists the live VMs, in creation (id) order.

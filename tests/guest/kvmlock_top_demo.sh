@@ -5,13 +5,7 @@
 # screen in a tmux pane, saved as frames that make demo shows live when it
 # runs on a terminal. The checks only say that it ran and saw the two VMs.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-demo
-PAGE=$(page_size)
-rm -rf $D
-mkdir -p $D
+kvmlock_top_setup kvmlock-top-demo
 
 $TOOL -b 1 >$D/top.txt 2>$D/top.err &
 tool=$!

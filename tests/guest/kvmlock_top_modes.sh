@@ -10,13 +10,7 @@
 #   - both histograms count the 3 successful locks and the 3 unlocks;
 #   - each instance exits 0 on SIGINT with nothing on stderr.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-modes
-PAGE=$(page_size)
-rm -rf $D
-mkdir -p $D
+kvmlock_top_setup kvmlock-top-modes
 
 $TOOL trace >$D/trace.txt 2>$D/trace.err &
 t1=$!

@@ -12,28 +12,13 @@
 # there and dumpable (the kernel's locked slots, seeded at start), no
 # program is left loaded, and rm -r removes them.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-pin
+kvmlock_top_setup kvmlock-top-pin
 PIN=/sys/fs/bpf/kvmlock
-PAGE=$(page_size)
-rm -rf $D
-mkdir -p $D
 
-summary() {
-	echo "kvmlock_top_pin: $passed passed, $failed failed"
-}
-
-fail_now() {
-	result 1 "$1"
-	for f in $D/*.out $D/*.err; do
-		[ -s "$f" ] && { echo "# $f:"; sed 's/^/#   /' "$f"; }
-	done
+# kvmlock-top --pin removes its pins on SIGINT.
+fail_cleanup() {
 	[ -n "${tool:-}" ] && kill -INT $tool 2>/dev/null
 	[ -n "${wl:-}" ] && kill $wl 2>/dev/null
-	summary
-	exit 1
 }
 
 # dump MAP: bpftool's JSON of the pinned map, each entry decoded from BTF
@@ -60,22 +45,8 @@ rm -rf $PIN
 [ -z "$(progs)" ] || fail_now "no kvmlock-top program loaded before the test ($(progs))"
 
 # The VMM, driven through a FIFO: one reply line per command ($reply).
-mkfifo $D/w.in
-$WL <$D/w.in >$D/w.out 2>&1 &
-wl=$!
-exec 3>$D/w.in
-cmd() {
-	n=$(wc -l <$D/w.out)
-	echo "$1" >&3
-	i=0
-	while [ "$(wc -l <$D/w.out)" -le "$n" ]; do
-		i=$((i + 1))
-		[ $i -gt 1200 ] && fail_now "workload: no reply to '$1'"
-		sleep 0.05
-	done
-	reply=$(sed -n "$((n + 1))p" $D/w.out)
-	case $reply in ok*) ;; *) fail_now "workload: '$1' -> $reply" ;; esac
-}
+start w 3
+wl=$pid_w
 
 # kvmlock-top --pin. The maps are pinned before the programs are attached:
 # wait for the pins, then for the first report (attached and reconciled).
@@ -94,15 +65,15 @@ result $? "kvmlock-top --pin pinned counters, events, slots and vm_stats in $PIN
 
 # The ground truth: VM X, slot 1 of 64 pages locked RW, slot 2 of 32 R,
 # at IPA 4 GiB + slot GiB (kvmlock-workload's layout).
-cmd "vm X"
+must w "vm X"
 vm=${reply#ok vm=}
 vm=${vm%% *}
-cmd "slot X 1 64"
+must w "slot X 1 64"
 hva1=$((${reply#ok hva=}))
-cmd "slot X 2 32"
+must w "slot X 2 32"
 hva2=$((${reply#ok hva=}))
-cmd "lock X 1 rw"
-cmd "lock X 2 r"
+must w "lock X 1 rw"
+must w "lock X 2 r"
 echo "# VM $vm of VMM $wl: slot 1 at hva $hva1, slot 2 at hva $hva2"
 
 # kt_slot: state 2 is LIVE, flags 1 is RW (include/kvmlock/kvmlock-top.h)
@@ -177,7 +148,7 @@ got=$(ls $PIN 2>&1 | sort | tr '\n' ' ')
 [ "$got" = "counters events slots vm_stats " ]
 result $? "after it exited the pins are there ($got)"
 # Unlocking now changes nothing in them: no program is attached.
-cmd "unlock X 2"
+must w "unlock X 2"
 got=$(dump slots 2>&1 | jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)] | sort_by(.key.slot) | .[] |
 	"slot=\(.key.slot) npages=\(.value.npages) flags=\(.value.flags) state=\(.value.state)"' 2>&1)
 want="slot=1 npages=64 flags=3 state=2

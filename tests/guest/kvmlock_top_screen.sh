@@ -18,47 +18,27 @@
 # Each step's pane is kept in results/kvmlock-top-screen/ (the docs quote
 # them).
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-screen
+kvmlock_top_setup kvmlock-top-screen
 OUT=$P/results/kvmlock-top-screen
-PAGE=$(page_size)
 T="tmux -L kvmlock-screen -f /dev/null"
-rm -rf $D $OUT
-mkdir -p $D $OUT
+rm -rf $OUT
+mkdir -p $OUT
 
-summary() {
-	echo "kvmlock_top_screen: $passed passed, $failed failed"
-}
+# The tmux server is a daemon, in a session of its own.
+fail_cleanup() { $T kill-server 2>/dev/null; }
 
 tmux_ready
 
 # VMM a: VM "a", slots 1 (64 pages, rw) and 2 (32, r). VMM b: VM "b",
 # slot 1 (16, r), and, once the screen is up, a lock refused by
 # RLIMIT_MEMLOCK. Commands go through a FIFO; each waits for its reply.
-start_vmm() { # name
-	mkfifo $D/$1.in
-	$WL <$D/$1.in >$D/$1.out 2>&1 &
-	eval "pid_$1=$!"
-	eval "exec $2>$D/$1.in"
-}
-cmd() { # name fd command
-	n=$(wc -l <$D/$1.out)
-	echo "$3" >&"$2"
-	i=0
-	while [ "$(wc -l <$D/$1.out)" -le "$n" ] && [ $i -lt 1200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-start_vmm a 3
-start_vmm b 4
+start a 3
+start b 4
 for c in "vm a" "slot a 1 64" "slot a 2 32" "slot a 3 8" "lock a 1 rw" "lock a 2 r"; do
-	cmd a 3 "$c"
+	cmd a "$c"
 done
 for c in "vm b" "slot b 1 16" "slot b 2 64" "lock b 1 r" "rlimit $((32 * PAGE))"; do
-	cmd b 4 "$c"
+	cmd b "$c"
 done
 [ "$(grep -c '^ok' $D/a.out) $(grep -c '^ok' $D/b.out)" = "6 5" ]
 result $? "two VMMs ($pid_a, $pid_b): 3 memslots locked"
@@ -121,7 +101,7 @@ result $? "the key hint is on the last line"
 result $? "24 lines, none over 80 columns"
 
 # A LOCK refused by RLIMIT_MEMLOCK while it runs
-cmd b 4 "lock b 2 rw"
+cmd b "lock b 2 rw"
 grep -q "^err ENOMEM" $D/b.out
 result $? "VMM b's LOCK of 64 pages is refused (ENOMEM)"
 i=0
@@ -182,7 +162,7 @@ wait_pane "^h help" && ! pane | grep -q "^Keys"
 result $? "h again: the table"
 
 # A lock while it runs
-cmd a 3 "lock a 3 rw"
+cmd a "lock a 3 rw"
 wait_pane "VMs 2 +slots 4"
 result $? "a lock made while it runs: slots 4"
 # z: VM b's FAILS counts from now on
