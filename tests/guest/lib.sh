@@ -11,7 +11,9 @@ result() { # status (0: ok), what was checked
 		fail=1 failed=$((failed + 1))
 	fi
 }
-# The page size in bytes (busybox has no getconf).
+# The page size in bytes, as the kernel maps this process's memory. Every
+# guest script takes it from here and none from getconf, so that all of
+# them agree (getconf is libc-bin's, not busybox's).
 page_size() {
 	awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps
 }
