@@ -129,7 +129,8 @@ stress: kernel rootfs
 	@tests/vm/stress.sh $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # Each tests/mutants/NAME.diff (a bug put back into the series) booted with
-# its NAME.list: caught when a test fails (MUTANTS="a b" for some).
+# its NAME.list: caught when a test its "#: caught-by" names fails, and
+# only that, where the list passes without the diff (MUTANTS="a b" for some).
 mutants: rootfs
 	@tests/vm/mutants.sh $(ROOTFS_DIR)
 

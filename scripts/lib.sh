@@ -69,11 +69,12 @@ with_lock() {
 	with_lock_file "$CACHE/locks/$name" "another build of the cache's $name" "$@"
 }
 
-# Test lists (tests/vm/*.list, tests/bench/tracing.list): one test a line,
+# Test lists (tests/vm/*.list, tests/bench/*.list, tests/mutants/*.list):
+# one test a line,
 #   <name> <timeout seconds> [<tag>=<value>...] <command> [<argument>...]
-# Blank lines and lines starting with # are ignored. Tags (none by default:
-# nothing may skip, and the console must show nothing of what
-# tests/vm/report.sh looks for):
+# Blank lines and lines starting with # are ignored ("#:" lines are
+# directives, below). Tags (none by default: nothing may skip, and the
+# console must show nothing of what tests/vm/report.sh looks for):
 #   skip=whole          the test may skip as a whole (exit status 4)
 #   skip-case=GLOB[,GLOB...]  a kselftest case may report "ok N # SKIP TEXT"
 #                       when TEXT matches one of the shell globs
@@ -81,38 +82,84 @@ with_lock() {
 #                       warning may show on the console during this test
 # A command cannot start with a word containing "=" (use env).
 #
+# Directives, lines "#: <directive> <value>" before the first test, say
+# how to boot the list (a mutant's list, tests/mutants: make mutants):
+#   #: kernel VARIANT       the kernel variant (kernel.sh) to boot
+#   #: kernel-args ARGS     added to the guest kernel's command line
+#   #: caught-by TEST...    the tests of this list that must fail with the
+#                           mutant (each one a test of the list)
+# Each at most once; the lists make check boots have none.
+#
 # load_test_list FILE appends each entry to the arrays TL_NAME, TL_LIMIT,
-# TL_TAGS (space-separated) and TL_CMD. Run it in the calling shell, not in
-# $(...): it dies naming the file and line of a malformed entry.
+# TL_TAGS (space-separated) and TL_CMD, and sets TL_KERNEL, TL_KERNEL_ARGS
+# and TL_CAUGHT_BY (space-separated) to FILE's directives (empty without).
+# Run it in the calling shell, not in $(...): it dies naming the file and
+# line of a malformed entry or directive.
 TL_NAME=() TL_LIMIT=() TL_TAGS=() TL_CMD=()
+TL_KERNEL='' TL_KERNEL_ARGS='' TL_CAUGHT_BY=''
 load_test_list() {
-	local file=$1 n=0 line name limit rest word tags
+	local file=$1 n=0 line name limit rest word words tags tests=' ' where seen=' ' caught_at=''
 	[ -f "$file" ] || die "no test list $file"
+	TL_KERNEL='' TL_KERNEL_ARGS='' TL_CAUGHT_BY=''
 	while IFS= read -r line || [ -n "$line" ]; do
 		n=$((n + 1))
+		where=${file#"$TOP"/}:$n
+		case $line in
+		'#:'*)
+			read -r name rest <<<"${line#'#:'}"
+			[ "$tests" = ' ' ] || die "$where: directive '$name' after the first test (directives head the file)"
+			case $seen in *" $name "*) die "$where: a second '$name' directive" ;; esac
+			seen+="$name "
+			# shellcheck disable=SC2034 # read by the callers
+			case $name in
+			kernel)
+				case $rest in
+				'' | *[!A-Za-z0-9_-]*) die "$where: '#: kernel' needs one kernel variant, not '$rest'" ;;
+				esac
+				TL_KERNEL=$rest
+				;;
+			kernel-args)
+				[ -n "$rest" ] || die "$where: '#: kernel-args' needs arguments"
+				TL_KERNEL_ARGS=$rest
+				;;
+			caught-by)
+				[ -n "$rest" ] || die "$where: '#: caught-by' needs test names"
+				read -r -a words <<<"$rest"
+				TL_CAUGHT_BY=${words[*]}
+				caught_at=$where
+				;;
+			*) die "$where: unknown directive '$name' (there are kernel, kernel-args, caught-by)" ;;
+			esac
+			continue
+			;;
+		esac
 		read -r name limit rest <<<"$line"
 		case $name in '' | '#'*) continue ;; esac
+		tests+="$name "
 		case $limit in
-		'' | *[!0-9]* | 0) die "${file#"$TOP"/}:$n: '$name' needs a timeout in seconds" ;;
+		'' | *[!0-9]* | 0) die "$where: '$name' needs a timeout in seconds" ;;
 		esac
-		case $name in *=*) die "${file#"$TOP"/}:$n: a test name cannot contain '='" ;; esac
+		case $name in *=*) die "$where: a test name cannot contain '='" ;; esac
 		tags=
 		while :; do
 			word=${rest%%[[:space:]]*}
 			case $word in
 			skip=whole | allow=locked-fault) ;;
 			skip-case=?*) ;;
-			*=*) die "${file#"$TOP"/}:$n: unknown tag '$word' (there are skip=whole, skip-case=GLOB[,GLOB...], allow=locked-fault)" ;;
+			*=*) die "$where: unknown tag '$word' (there are skip=whole, skip-case=GLOB[,GLOB...], allow=locked-fault)" ;;
 			*) break ;;
 			esac
 			tags="$tags${tags:+ }$word"
 			rest=${rest#"$word"}
 			rest=${rest#"${rest%%[![:space:]]*}"}
 		done
-		[ -n "$rest" ] || die "${file#"$TOP"/}:$n: '$name' has no command"
+		[ -n "$rest" ] || die "$where: '$name' has no command"
 		TL_NAME+=("$name")
 		TL_LIMIT+=("$limit")
 		TL_TAGS+=("$tags")
 		TL_CMD+=("$rest")
 	done <"$file"
+	for name in $TL_CAUGHT_BY; do
+		case $tests in *" $name "*) ;; *) die "$caught_at: caught-by names '$name', which is not a test of this list" ;; esac
+	done
 }

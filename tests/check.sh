@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make check: host-side tests (tests/host/test_*.sh), then the guest tests in
 # the test VM, on a CPU with FWB, on one without, and with a movable zone
-# (tests/vm/movable-tests.list). Ends with one line
+# (tests/vm/movable-tests.list). After each suite (a host test file, a VM
+# boot) it prints the suite's wall time; before the end, the ten slowest
+# guest tests (report.sh's per-test times). Ends with one line
 # "N passed, N failed, N skipped" over all.
 #
 #   check.sh [--host | --vm] [--variants 'V...'] KERNEL_DIR [ROOTFS_DIR]
@@ -47,6 +49,8 @@ count_tests() {
 }
 
 passed=0 failed=0 skipped=0
+# "<seconds>\t<test> (<suite>)" of every guest test with a time.
+TEST_TIMES=()
 # The line every suite ends with (tests/host/lib.sh finish, report.sh).
 SUMMARY='^[^ ]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$'
 
@@ -56,18 +60,30 @@ SUMMARY='^[^ ]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$'
 # exits non-zero while its summary says 0 failed. Never both.
 # run_suite --tests N CMD...: a test VM boot, whose report (tests/vm/report.sh)
 # must say it listed N tests ("vm: N tests listed, ..."); one failure more
-# when it does not.
+# when it does not. --name NAME (first) names the suite in the time lines
+# (default: the command).
 run_suite() {
-	local out rc last n want='' listed
+	local out rc last n want='' listed name='' start t
+	if [ "$1" = --name ]; then
+		name=$2
+		shift 2
+	fi
 	if [ "$1" = --tests ]; then
 		want=$2
 		shift 2
 	fi
+	name=${name:-$*}
 	out=$(mktemp)
+	start=$EPOCHREALTIME
 	"$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	echo "check: $name took $(awk -v a="${start/,/.}" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", b - a }')s"
 	last=$(tail -n 1 "$out")
 	listed=$(sed -nE 's/^vm: ([0-9]+) tests listed, .*/\1/p' "$out" | tail -n 1)
+	# report.sh's lines: "PASS|FAIL|SKIP  <test> <seconds>s ..."
+	while read -r t; do
+		TEST_TIMES+=("${t#* }"$'\t'"${t%% *} ($name)")
+	done < <(sed -nE 's/^(PASS|FAIL|SKIP)  +([^ ]+) +([0-9.]+)s( .*)?$/\2 \3/p' "$out")
 	rm -f "$out"
 	if ! grep -qE "$SUMMARY" <<<"$last"; then
 		echo "check: $* ended (exit $rc) without its summary line: counted as 1 failure"
@@ -95,8 +111,16 @@ host_suites() {
 	for t in "$TOP"/tests/host/test_*.sh; do
 		[ -e "$t" ] || continue
 		echo "== host: ${t##*/}"
-		run_suite bash "$t"
+		run_suite --name "host ${t##*/}" bash "$t"
 	done
+}
+
+# The ten slowest guest tests of all boots, slowest first.
+slowest_tests() {
+	[ ${#TEST_TIMES[@]} -gt 0 ] || return 0
+	echo "check: the ten slowest tests:"
+	printf '%s\n' "${TEST_TIMES[@]}" | sort -t$'\t' -s -k1,1gr | head -n 10 |
+		awk -F'\t' '{ printf "%8.1fs  %s\n", $1, $2 }'
 }
 
 # One boot of the test VM on kernel $1 in run directory $2 with every test
@@ -106,7 +130,7 @@ boot() {
 	shift 3
 	# shellcheck disable=SC2086 # one list a word
 	n=$(count_tests $lists) || n=unknown
-	run_suite --tests "$n" env VM_TEST_LISTS="$lists" VM_RUN_DIR="$run" "$@" \
+	run_suite --name "boot ${run##*/}" --tests "$n" env VM_TEST_LISTS="$lists" VM_RUN_DIR="$run" "$@" \
 		"$TOP/tests/vm/run.sh" "$kdir" "$ROOTFS"
 }
 
@@ -116,7 +140,7 @@ vm_suites() {
 	boot "$KDIR" "$BUILD/vm" "$vm/kvm-selftests.list $vm/guest-tests.list"
 	# What kvmlock-top exported in that run, through the real Prometheus.
 	echo "== host: kvmlock-top's Prometheus files from the test VM"
-	run_suite "$TOP/tests/vm/prom_check.sh" "$BUILD/vm/payload/results"
+	run_suite --name "host prom_check.sh" "$TOP/tests/vm/prom_check.sh" "$BUILD/vm/payload/results"
 	# QEMU's -cpu max has FWB, so the cache maintenance that locking defers
 	# without it only runs on an older CPU: neoverse-n1 (no MTE either).
 	echo "== guest: test VM without FWB (-cpu neoverse-n1)"
@@ -165,6 +189,7 @@ main() {
 	[[ $parts != *host* ]] || host_suites
 	[[ $parts != *vm* ]] || vm_suites
 	[[ $parts != *vm* ]] || variant_suites
+	slowest_tests
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 }

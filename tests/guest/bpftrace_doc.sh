@@ -17,7 +17,7 @@ awk '
 total=$(grep -c '^bpftrace -e ' $DOC)
 marked=$(grep -vc '^NO-TEST-MARKER|' /tmp/oneliners.txt)
 [ "$total" -ge 8 ] && [ "$marked" = "$total" ]
-check $? "docs/bpftrace.md has $total one-liners (at least 8), each with a test marker"
+result $? "docs/bpftrace.md has $total one-liners (at least 8), each with a test marker"
 
 # Tracepoints a one-liner attaches to: bpftool shows them once attached.
 attached() {
@@ -106,7 +106,7 @@ while IFS='|' read -r id opts cmd; do
 	wait $bt
 	[ $rc = 0 ] && [ $stopped -lt 2 ] && verify "$id" "$out" "$pid"
 	ok=$?
-	check $ok "one-liner $id (attached after $((i / 2))s, workload pid $pid)"
+	result $ok "one-liner $id (attached after $((i / 2))s, workload pid $pid)"
 	grep -v '^Attaching\|^$' "$out" | sed 's/^/#   /'
 	[ $ok = 0 ] || sed 's/^/#   /' /tmp/workload-$id.txt
 done </tmp/oneliners.txt

@@ -7,14 +7,14 @@ K=/sys/kernel/debug/kmemleak
 . "$(dirname "$0")/lib.sh"
 
 [ -w $K ]
-check $? "kmemleak is in this kernel ($K)"
+result $? "kmemleak is in this kernel ($K)"
 [ $fail = 0 ] || exit 1
 sleep 6
 echo scan >$K && echo scan >$K
-check $? "kmemleak scanned"
+result $? "kmemleak scanned"
 cat $K >/tmp/kmemleak.txt
 leaks=$(grep -c '^unreferenced object' /tmp/kmemleak.txt)
 [ "$leaks" = 0 ]
-check $? "no unreferenced object ($leaks found)"
+result $? "no unreferenced object ($leaks found)"
 head -n 60 /tmp/kmemleak.txt
 exit $fail

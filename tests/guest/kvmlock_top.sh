@@ -16,54 +16,14 @@
 # refused by RLIMIT_MEMLOCK, UNLOCK_ALL, a VM closed with a memslot locked,
 # a VMM SIGKILLed with memslots locked, and one SIGKILLed while it locks.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-e2e
+kvmlock_top_setup kvmlock-top-e2e
 PROM=$P/results/kvmlock-top-prom
-PAGE=$(page_size)
-rm -rf $D $PROM
-mkdir -p $D $PROM
+rm -rf $PROM
+mkdir -p $PROM
 
 # The tool's JSON, one VM per line: the fields the ground truth sets.
 VM_ROWS='.vms | sort_by(.vm) | .[] |
 	"\(.vm) pid=\(.pid) slots=\(.locked_slots) pages=\(.locked_pages) bytes=\(.locked_bytes) rw=\(.locked_rw_bytes) ro=\(.locked_ro_bytes) memlock=\(.memlock_charged_bytes)"'
-
-fail_now() {
-	echo "not ok - $1"
-	for f in $D/*.out $D/*.err; do
-		[ -s "$f" ] && { echo "# $f:"; sed 's/^/#   /' "$f"; }
-	done
-	exit 1
-}
-
-# start NAME FD: a workload reading commands from FIFO NAME.in (on fd FD).
-start() {
-	mkfifo $D/$1.in
-	$WL <$D/$1.in >$D/$1.out 2>&1 &
-	eval "pid_$1=$!"
-	eval "exec $2>$D/$1.in"
-	eval "fd_$1=$2"
-}
-
-# cmd W COMMAND: send a command to workload W and wait for its one reply
-# ($reply).
-cmd() {
-	n=$(wc -l <$D/$1.out)
-	eval "echo \"\$2\" >&\$fd_$1"
-	i=0
-	while [ "$(wc -l <$D/$1.out)" -le "$n" ]; do
-		i=$((i + 1))
-		[ $i -gt 1200 ] && fail_now "workload $1: no reply to '$2'"
-		sleep 0.05
-	done
-	reply=$(sed -n "$((n + 1))p" $D/$1.out)
-}
-
-must() { # W COMMAND: a command that must succeed
-	cmd "$1" "$2"
-	case $reply in ok*) ;; *) fail_now "workload $1: '$2' -> $reply" ;; esac
-}
 
 # The ground truth, per VM: ${slots,pages,rw,ro}_X; vm_X its event id,
 # wpid_X its VMM; alive lists the live VMs, in creation (id) order.
@@ -143,24 +103,24 @@ verify() { # what was done
 	want=$(truth)
 	got=$(kernel_view)
 	[ "$got" = "$want" ]
-	check $? "step $step ($1): the kernel's statistics match the truth"
+	result $? "step $step ($1): the kernel's statistics match the truth"
 	[ "$got" = "$want" ] || printf '# want:\n%s\n# kernel:\n%s\n' "$want" "$got"
 	$TOOL -b --json 1 1 >$D/late.ndjson 2>$D/late.err
 	rc=$?
 	got=$(jq -r "$VM_ROWS" $D/late.ndjson 2>&1)
 	[ $rc = 0 ] && [ "$(wc -l <$D/late.ndjson)" = 1 ] && [ "$got" = "$want" ]
-	check $? "step $step ($1): kvmlock-top started now shows exactly it"
+	result $? "step $step ($1): kvmlock-top started now shows exactly it"
 	[ "$got" = "$want" ] || printf '# want:\n%s\n# got (exit %s):\n%s\n' "$want" $rc "$got"
 	# Nothing changes while it starts: it seeds every locked slot.
 	n=0
 	for v in $alive; do eval "n=\$((n + slots_$v))"; done
 	got=$(jq -r '.reconciled.seeded' $D/late.ndjson 2>&1)
 	[ "$got" = $n ]
-	check $? "step $step ($1): it seeded the $n locked slots from the kernel ($got)"
+	result $? "step $step ($1): it seeded the $n locked slots from the kernel ($got)"
 	follower_line >$D/last.json
 	got=$(jq -r "$VM_ROWS" $D/last.json 2>&1)
 	[ "$got" = "$want" ]
-	check $? "step $step ($1): kvmlock-top following the events shows exactly it"
+	result $? "step $step ($1): kvmlock-top following the events shows exactly it"
 	[ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 	# Its .prom file is written after each JSON line: one more line, and
 	# the file holds this state.
@@ -216,22 +176,22 @@ verify "A R and RW, B RW, C R and RW"
 got=$($TOOL -b --json -p $pid_w1 1 1 | jq -r "$VM_ROWS")
 want=$(truth | grep " pid=$pid_w1 ")
 [ "$got" = "$want" ]
-check $? "-p $pid_w1 shows W1's VMs A and B only"
+result $? "-p $pid_w1 shows W1's VMs A and B only"
 [ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 got=$($TOOL -b --json -s pages -r 1 1 1 | jq -r '[.vms[].vm] | join(" ")')
 [ "$got" = "$vm_C" ]
-check $? "-s pages -r 1 shows the VM with most pages, C ($got)"
+result $? "-s pages -r 1 shows the VM with most pages, C ($got)"
 
 # W1 has 256 + 64 + 128 pages locked: its limit, then B's 16 pages more.
 must w1 "rlimit $((448 * PAGE))"
 cmd w1 "lock B 2 r"
 [ "$reply" = "err ENOMEM KVM_ENABLE_CAP" ]
-check $? "B's lock over RLIMIT_MEMLOCK fails with ENOMEM ($reply)"
+result $? "B's lock over RLIMIT_MEMLOCK fails with ENOMEM ($reply)"
 verify "B refused by RLIMIT_MEMLOCK"
 got=$(follower_counts B)
 want="locks=2 failed=1 unlocks=0 account_failures=1 locked_vm=$((448 * PAGE)) limit=$((448 * PAGE))"
 [ "$got" = "$want" ]
-check $? "the follower counted B's refusal: $got"
+result $? "the follower counted B's refusal: $got"
 echo "$vm_B 1" >$PROM/step-$step.account_failures
 [ "$got" = "$want" ] || echo "# want: $want"
 
@@ -242,7 +202,7 @@ verify "A unlocked all"
 got=$(follower_counts A)
 want="locks=2 failed=0 unlocks=2 account_failures=0 locked_vm=null limit=null"
 [ "$got" = "$want" ]
-check $? "the follower counted A's locks and unlocks: $got"
+result $? "the follower counted A's locks and unlocks: $got"
 [ "$got" = "$want" ] || echo "# want: $want"
 
 must w1 "close B"
@@ -274,10 +234,10 @@ kill -INT $tool
 wait $tool
 rc=$?
 [ $rc = 0 ] && [ ! -s $D/follow.err ]
-check $? "the follower exits 0 on SIGINT, nothing on stderr (exit $rc)"
+result $? "the follower exits 0 on SIGINT, nothing on stderr (exit $rc)"
 [ -s $D/follow.err ] && sed 's/^/# /' $D/follow.err
 jq -e '.events_lost_total == 0' $D/last.json >/dev/null
-check $? "no event lost"
+result $? "no event lost"
 
 # SIGTERM as SIGINT: the interval under way is printed, exit 0.
 $TOOL -b --json 5 >$D/term.ndjson 2>$D/term.err &
@@ -292,7 +252,7 @@ wait $t
 rc=$?
 [ $rc = 0 ] && [ "$(wc -l <$D/term.ndjson)" = 2 ] && [ ! -s $D/term.err ] &&
 	tail -n 1 $D/term.ndjson | jq -e '.interval_ns < 5000000000' >/dev/null
-check $? "SIGTERM: exit $rc, the short last interval printed, nothing on stderr"
+result $? "SIGTERM: exit $rc, the short last interval printed, nothing on stderr"
 
 # Errors: one line on stderr, a non-zero exit, nothing left loaded. (Not
 # root is checked by the host tests: busybox here cannot drop root.)
@@ -303,11 +263,11 @@ one_error() { # what, pattern, command...
 	rc=$?
 	[ $rc != 0 ] && [ "$(echo "$out" | wc -l)" = 1 ] &&
 		echo "$out" | grep -q "^kvmlock-top: .*$pattern"
-	check $? "$what: exit $rc, one line: $out"
+	result $? "$what: exit $rc, one line: $out"
 }
 one_error "debugfs not mounted" "debugfs" \
 	unshare -m sh -c "umount /sys/kernel/debug && exec $TOOL -b 1 1"
 one_error "a bad option" "sort" $TOOL -b -s nosuchkey 1 1
 ! bpftool prog show | grep -q kvm_memslot
-check $? "no kvmlock-top program left loaded"
+result $? "no kvmlock-top program left loaded"
 exit $fail

@@ -5,13 +5,7 @@
 # screen in a tmux pane, saved as frames that make demo shows live when it
 # runs on a terminal. The checks only say that it ran and saw the two VMs.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-demo
-PAGE=$(page_size)
-rm -rf $D
-mkdir -p $D
+kvmlock_top_setup kvmlock-top-demo
 
 $TOOL -b 1 >$D/top.txt 2>$D/top.err &
 tool=$!
@@ -86,17 +80,17 @@ cat $D/slots.txt
 echo "# kvmlock-top -j -S 1 1 | jq ., then:"
 jq . $D/one.json
 [ $rc = 0 ] && [ ! -s $D/top.err ]
-check $? "kvmlock-top ran and stopped cleanly on SIGINT (exit $rc)"
+result $? "kvmlock-top ran and stopped cleanly on SIGINT (exit $rc)"
 [ -s $D/top.err ] && sed 's/^/# /' $D/top.err
 grep -q "err ENOMEM" $D/w.out
-check $? "one LOCK was refused by RLIMIT_MEMLOCK"
+result $? "one LOCK was refused by RLIMIT_MEMLOCK"
 [ "$(grep -c '^ok' $D/w.out)" -ge 20 ]
-check $? "the workload did the rest"
+result $? "the workload did the rest"
 [ "$screen_rc" = 0 ]
-check $? "the interactive screen ran in tmux and quit on q (exit $screen_rc)"
+result $? "the interactive screen ran in tmux and quit on q (exit $screen_rc)"
 frames=$(ls $FRAMES | wc -l)
 [ "$frames" -ge 10 ] && grep -q "^VMs 2 " $FRAMES/frame-*.txt
-check $? "$frames frames of the screen saved for make demo"
+result $? "$frames frames of the screen saved for make demo"
 jq -e '.reconciled.seeded == 3 and ([.vms[].slots[]] | length) == 3' $D/one.json >/dev/null
-check $? "the one started later saw the 3 locked slots"
+result $? "the one started later saw the 3 locked slots"
 exit $fail

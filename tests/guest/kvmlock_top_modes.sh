@@ -10,13 +10,7 @@
 #   - both histograms count the 3 successful locks and the 3 unlocks;
 #   - each instance exits 0 on SIGINT with nothing on stderr.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-modes
-PAGE=$(page_size)
-rm -rf $D
-mkdir -p $D
+kvmlock_top_setup kvmlock-top-modes
 
 $TOOL trace >$D/trace.txt 2>$D/trace.err &
 t1=$!
@@ -48,7 +42,7 @@ done
 echo "# the workload answered:"
 sed 's/^/#   /' $D/w.out
 [ "$(grep -c . $D/w.out)" = 11 ] && grep -q "^err ENOMEM" $D/w.out
-check $? "the workload ran (VM $vm), one LOCK refused"
+result $? "the workload ran (VM $vm), one LOCK refused"
 
 want="1 lock_begin
 1 pin
@@ -81,24 +75,24 @@ got=$(awk -v vm="vm=$vm" '$2 == vm {
 	}
 	print slot, ev extra }' $D/trace.txt)
 [ "$got" = "$want" ]
-check $? "trace: the VM's 22 events, in order, with slot and result or reason"
+result $? "trace: the VM's 22 events, in order, with slot and result or reason"
 [ "$got" = "$want" ] || { echo "# got:"; echo "$got" | sed 's/^/#   /'; }
 grep "vm=$vm .* account_fail " $D/trace.txt |
 	grep -q "npages=16 locked_vm=96 locked_vm_bytes=$((96 * PAGE)) limit=96 limit_bytes=$((96 * PAGE)) cap_ipc_lock=0 err=ENOMEM"
-check $? "trace: the refusal's locked_vm and limit"
+result $? "trace: the refusal's locked_vm and limit"
 
 got=$(jq -r --argjson vm "$vm" 'select(.vm == $vm) |
 	"\(.slot // 0) \(.event)\(if .result then " " + .result elif .reason then " " + .reason else "" end)"' \
 	$D/trace.json 2>&1)
 [ "$got" = "$want" ]
-check $? "trace -j: the same 22 events"
+result $? "trace -j: the same 22 events"
 [ "$got" = "$want" ] || { echo "# got:"; echo "$got" | sed 's/^/#   /'; }
 jq -s -e --argjson vm "$vm" '[.[] | select(.vm == $vm and .event == "lock_end" and .slot == 1)] |
 	length == 1 and .[0].npages == 64 and .[0].flags == "R|W" and .[0].duration_ns > 0' \
 	$D/trace.json >/dev/null
-check $? "trace -j: slot 1's lock_end: 64 pages, R|W, a duration"
+result $? "trace -j: slot 1's lock_end: 64 pages, R|W, a duration"
 ! grep -q LOST $D/trace.txt && ! grep -q '"lost"' $D/trace.json
-check $? "no event lost"
+result $? "no event lost"
 
 # hist -m: VM's header, then its lock and unlock histograms (count column).
 counts=$(awk -v vm="vm = $vm " '
@@ -108,15 +102,15 @@ counts=$(awk -v vm="vm = $vm " '
 	on && / -> / { n[which] += $5 }
 	END { print n["lock"] + 0, n["unlock"] + 0 }' $D/hist.txt)
 [ "$counts" = "3 3" ]
-check $? "hist -m: 3 locks and 3 unlocks for VM $vm ($counts)"
+result $? "hist -m: 3 locks and 3 unlocks for VM $vm ($counts)"
 counts=$(jq -r '[(.all.lock | map(.count) | add // 0), (.all.unlock | map(.count) | add // 0)] | join(" ")' \
 	$D/hist.json 2>&1 | tail -n 1)
 [ "$counts" = "3 3" ]
-check $? "hist -j -A: 3 locks and 3 unlocks ($counts)"
+result $? "hist -j -A: 3 locks and 3 unlocks ($counts)"
 
 [ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
 	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ]
-check $? "all four exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
+result $? "all four exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
 cat $D/*.err 2>/dev/null | sed 's/^/# /'
 
 echo "# kvmlock-top trace:"

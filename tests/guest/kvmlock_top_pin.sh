@@ -12,28 +12,13 @@
 # there and dumpable (the kernel's locked slots, seeded at start), no
 # program is left loaded, and rm -r removes them.
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-pin
+kvmlock_top_setup kvmlock-top-pin
 PIN=/sys/fs/bpf/kvmlock
-PAGE=$(page_size)
-rm -rf $D
-mkdir -p $D
 
-summary() {
-	echo "kvmlock_top_pin: $passed passed, $failed failed"
-}
-
-fail_now() {
-	check 1 "$1"
-	for f in $D/*.out $D/*.err; do
-		[ -s "$f" ] && { echo "# $f:"; sed 's/^/#   /' "$f"; }
-	done
+# kvmlock-top --pin removes its pins on SIGINT.
+fail_cleanup() {
 	[ -n "${tool:-}" ] && kill -INT $tool 2>/dev/null
 	[ -n "${wl:-}" ] && kill $wl 2>/dev/null
-	summary
-	exit 1
 }
 
 # dump MAP: bpftool's JSON of the pinned map, each entry decoded from BTF
@@ -55,27 +40,13 @@ command -v bpftool >/dev/null && command -v jq >/dev/null ||
 # The guest's init mounts no bpffs.
 grep -q '^[^ ]* /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf
 grep -q '^[^ ]* /sys/fs/bpf bpf ' /proc/mounts
-check $? "bpffs is mounted at /sys/fs/bpf"
+result $? "bpffs is mounted at /sys/fs/bpf"
 rm -rf $PIN
 [ -z "$(progs)" ] || fail_now "no kvmlock-top program loaded before the test ($(progs))"
 
 # The VMM, driven through a FIFO: one reply line per command ($reply).
-mkfifo $D/w.in
-$WL <$D/w.in >$D/w.out 2>&1 &
-wl=$!
-exec 3>$D/w.in
-cmd() {
-	n=$(wc -l <$D/w.out)
-	echo "$1" >&3
-	i=0
-	while [ "$(wc -l <$D/w.out)" -le "$n" ]; do
-		i=$((i + 1))
-		[ $i -gt 1200 ] && fail_now "workload: no reply to '$1'"
-		sleep 0.05
-	done
-	reply=$(sed -n "$((n + 1))p" $D/w.out)
-	case $reply in ok*) ;; *) fail_now "workload: '$1' -> $reply" ;; esac
-}
+start w 3
+wl=$pid_w
 
 # kvmlock-top --pin. The maps are pinned before the programs are attached:
 # wait for the pins, then for the first report (attached and reconciled).
@@ -90,19 +61,19 @@ while [ ! -e $PIN/slots ] || [ ! -s $D/top.out ]; do
 done
 got=$(ls $PIN | sort | tr '\n' ' ')
 [ "$got" = "counters events slots vm_stats " ]
-check $? "kvmlock-top --pin pinned counters, events, slots and vm_stats in $PIN ($got)"
+result $? "kvmlock-top --pin pinned counters, events, slots and vm_stats in $PIN ($got)"
 
 # The ground truth: VM X, slot 1 of 64 pages locked RW, slot 2 of 32 R,
 # at IPA 4 GiB + slot GiB (kvmlock-workload's layout).
-cmd "vm X"
+must w "vm X"
 vm=${reply#ok vm=}
 vm=${vm%% *}
-cmd "slot X 1 64"
+must w "slot X 1 64"
 hva1=$((${reply#ok hva=}))
-cmd "slot X 2 32"
+must w "slot X 2 32"
 hva2=$((${reply#ok hva=}))
-cmd "lock X 1 rw"
-cmd "lock X 2 r"
+must w "lock X 1 rw"
+must w "lock X 2 r"
 echo "# VM $vm of VMM $wl: slot 1 at hva $hva1, slot 2 at hva $hva2"
 
 # kt_slot: state 2 is LIVE, flags 1 is RW (include/kvmlock/kvmlock-top.h)
@@ -113,14 +84,14 @@ got=$(jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)] | sort_by(.key.sl
 want="slot=1 npages=64 flags=1 state=2 pid=$wl
 slot=2 npages=32 flags=0 state=2 pid=$wl"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/slots: the two slots, npages, RW flag, LIVE"
+result $? "bpftool map dump pinned $PIN/slots: the two slots, npages, RW flag, LIVE"
 [ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 got=$(jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)] | sort_by(.key.slot) | .[] |
 	"slot=\(.key.slot) hva=\(.value.hva) ipa=\(.value.ipa) size=\(.value.size)"' $D/slots.json 2>&1)
 want="slot=1 hva=$hva1 ipa=$(((1 << 32) + (1 << 30))) size=$((64 * PAGE))
 slot=2 hva=$hva2 ipa=$(((1 << 32) + (2 << 30))) size=$((32 * PAGE))"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/slots: each slot's hva, ipa and size"
+result $? "bpftool map dump pinned $PIN/slots: each slot's hva, ipa and size"
 [ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 
 dump vm_stats >$D/vm_stats.json 2>$D/vm_stats.err
@@ -129,18 +100,18 @@ got=$(jq -r --argjson vm "$vm" '.[] | select(.key == $vm) | .value |
 	$D/vm_stats.json 2>&1)
 want="pid=$wl locks_ok=2 locks_failed=0 unlocks=0 account_failures=0 lat_hist=2 lock_us=2"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/vm_stats: the VM's 2 locks ($got)"
+result $? "bpftool map dump pinned $PIN/vm_stats: the VM's 2 locks ($got)"
 
 dump counters >$D/counters.json 2>$D/counters.err
 got=$(jq -r '.[0].value[".bss"] | map(to_entries[0]) | from_entries |
 	"events_lost=\(.events_lost) map_update_errors=\(.map_update_errors) reconcile_done=\(.reconcile_done)"' \
 	$D/counters.json 2>&1)
 [ "$got" = "events_lost=0 map_update_errors=0 reconcile_done=1" ]
-check $? "bpftool map dump pinned $PIN/counters: the .bss counters ($got)"
+result $? "bpftool map dump pinned $PIN/counters: the .bss counters ($got)"
 
 got=$(progs)
 [ "$got" = "$PROGS" ]
-check $? "bpftool prog show names the nine programs by their events"
+result $? "bpftool prog show names the nine programs by their events"
 [ "$got" = "$PROGS" ] || printf '# want: %s\n# got:  %s\n' "$PROGS" "$got"
 
 # A second one: refused before attaching, the first one's pins untouched.
@@ -148,11 +119,11 @@ $TOOL --pin -b 1 1 >$D/second.out 2>$D/second.err
 rc=$?
 want="kvmlock-top: $PIN already holds pinned maps (another kvmlock-top --pin, or an earlier --keep-pinned): remove them with rm -r $PIN"
 [ $rc = 1 ] && [ "$(cat $D/second.err)" = "$want" ] && [ ! -s $D/second.out ]
-check $? "a second kvmlock-top --pin: exit $rc, one line: $(cat $D/second.err)"
+result $? "a second kvmlock-top --pin: exit $rc, one line: $(cat $D/second.err)"
 dump slots >$D/slots2.json 2>&1
 kill -0 $tool 2>/dev/null && [ "$(ls $PIN | sort | tr '\n' ' ')" = "counters events slots vm_stats " ] &&
 	cmp -s $D/slots.json $D/slots2.json && [ "$(progs)" = "$PROGS" ]
-check $? "the first one runs on, its pins and maps as they were, its programs only"
+result $? "the first one runs on, its pins and maps as they were, its programs only"
 
 # SIGINT: exit 0, nothing left pinned.
 kill -INT $tool
@@ -160,10 +131,10 @@ wait $tool
 rc=$?
 tool=
 [ $rc = 0 ] && [ ! -s $D/top.err ] && [ ! -e $PIN ]
-check $? "on SIGINT: exit $rc, nothing on stderr, $PIN gone"
+result $? "on SIGINT: exit $rc, nothing on stderr, $PIN gone"
 [ -s $D/top.err ] && sed 's/^/# /' $D/top.err
 [ -z "$(progs)" ]
-check $? "no program left loaded"
+result $? "no program left loaded"
 
 # --keep-pinned: one interval; the pins stay, with what the tool knew
 # when it exited. It started with the slots locked: it seeded them (flags
@@ -171,27 +142,27 @@ check $? "no program left loaded"
 $TOOL --keep-pinned -b 1 1 >$D/keep.out 2>$D/keep.err
 rc=$?
 [ $rc = 0 ] && [ ! -s $D/keep.err ] && [ -s $D/keep.out ]
-check $? "kvmlock-top --keep-pinned -b 1 1: exit $rc, a report, nothing on stderr"
+result $? "kvmlock-top --keep-pinned -b 1 1: exit $rc, a report, nothing on stderr"
 [ -s $D/keep.err ] && sed 's/^/# /' $D/keep.err
 got=$(ls $PIN 2>&1 | sort | tr '\n' ' ')
 [ "$got" = "counters events slots vm_stats " ]
-check $? "after it exited the pins are there ($got)"
+result $? "after it exited the pins are there ($got)"
 # Unlocking now changes nothing in them: no program is attached.
-cmd "unlock X 2"
+must w "unlock X 2"
 got=$(dump slots 2>&1 | jq -r --argjson vm "$vm" '[.[] | select(.key.vm == $vm)] | sort_by(.key.slot) | .[] |
 	"slot=\(.key.slot) npages=\(.value.npages) flags=\(.value.flags) state=\(.value.state)"' 2>&1)
 want="slot=1 npages=64 flags=3 state=2
 slot=2 npages=32 flags=2 state=2"
 [ "$got" = "$want" ]
-check $? "bpftool map dump pinned $PIN/slots after exit: the 2 seeded slots"
+result $? "bpftool map dump pinned $PIN/slots after exit: the 2 seeded slots"
 [ "$got" = "$want" ] || printf '# want:\n%s\n# got:\n%s\n' "$want" "$got"
 got=$(dump vm_stats 2>&1)
 [ "$got" = "[]" ]
-check $? "bpftool map dump pinned $PIN/vm_stats after exit: dumpable, empty ($got)"
+result $? "bpftool map dump pinned $PIN/vm_stats after exit: dumpable, empty ($got)"
 [ -z "$(progs)" ]
-check $? "no program left loaded after --keep-pinned"
+result $? "no program left loaded after --keep-pinned"
 rm -r $PIN && [ ! -e $PIN ]
-check $? "rm -r $PIN removes them"
+result $? "rm -r $PIN removes them"
 
 echo exit >&3
 exec 3>&-

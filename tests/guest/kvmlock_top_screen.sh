@@ -18,50 +18,30 @@
 # Each step's pane is kept in results/kvmlock-top-screen/ (the docs quote
 # them).
 . "$(dirname "$0")/lib.sh"
-P=/kvmlock
-TOOL=$P/inspector/kvmlock-top
-WL=$P/inspector/kvmlock-workload
-D=/tmp/kvmlock-top-screen
+kvmlock_top_setup kvmlock-top-screen
 OUT=$P/results/kvmlock-top-screen
-PAGE=$(page_size)
 T="tmux -L kvmlock-screen -f /dev/null"
-rm -rf $D $OUT
-mkdir -p $D $OUT
+rm -rf $OUT
+mkdir -p $OUT
 
-summary() {
-	echo "kvmlock_top_screen: $passed passed, $failed failed"
-}
+# The tmux server is a daemon, in a session of its own.
+fail_cleanup() { $T kill-server 2>/dev/null; }
 
 tmux_ready
 
 # VMM a: VM "a", slots 1 (64 pages, rw) and 2 (32, r). VMM b: VM "b",
 # slot 1 (16, r), and, once the screen is up, a lock refused by
 # RLIMIT_MEMLOCK. Commands go through a FIFO; each waits for its reply.
-start_vmm() { # name
-	mkfifo $D/$1.in
-	$WL <$D/$1.in >$D/$1.out 2>&1 &
-	eval "pid_$1=$!"
-	eval "exec $2>$D/$1.in"
-}
-cmd() { # name fd command
-	n=$(wc -l <$D/$1.out)
-	echo "$3" >&"$2"
-	i=0
-	while [ "$(wc -l <$D/$1.out)" -le "$n" ] && [ $i -lt 1200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-}
-start_vmm a 3
-start_vmm b 4
+start a 3
+start b 4
 for c in "vm a" "slot a 1 64" "slot a 2 32" "slot a 3 8" "lock a 1 rw" "lock a 2 r"; do
-	cmd a 3 "$c"
+	cmd a "$c"
 done
 for c in "vm b" "slot b 1 16" "slot b 2 64" "lock b 1 r" "rlimit $((32 * PAGE))"; do
-	cmd b 4 "$c"
+	cmd b "$c"
 done
 [ "$(grep -c '^ok' $D/a.out) $(grep -c '^ok' $D/b.out)" = "6 5" ]
-check $? "two VMMs ($pid_a, $pid_b): 3 memslots locked"
+result $? "two VMMs ($pid_a, $pid_b): 3 memslots locked"
 
 # The pane as text, and as what the tool wrote
 pane() { $T capture-pane -p -t top; }
@@ -87,7 +67,7 @@ terminal_restored() {
 vm_a=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/a.out)
 vm_b=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/b.out)
 if ! $T new-session -d -s top -x 80 -y 24 "cd $D; PS1='$ ' exec sh"; then
-	check 1 "tmux starts a session"
+	result 1 "tmux starts a session"
 	summary
 	exit 1
 fi
@@ -95,7 +75,7 @@ $T pipe-pane -t top -o "cat >$D/raw"
 $T send-keys -t top "$TOOL --prom-file $D/prom/top.prom 1; echo EXIT=\$?" Enter
 mkdir -p $D/prom
 wait_pane "VMs 2 +slots 3"
-check $? "the screen comes up: VMs 2, slots 3"
+result $? "the screen comes up: VMs 2, slots 3"
 sleep 1.2
 keep 0-start
 ra=$(row "$vm_a")
@@ -103,131 +83,131 @@ rb=$(row "$vm_b")
 echo "# VM a: $ra"
 echo "# VM b: $rb"
 pane | head -n 1 | grep -qE "^kvmlock-top  [0-9-]+T[0-9:]+.*  every 1s  sort pages desc$"
-check $? "header: time, interval 1 s, sort pages desc"
+result $? "header: time, interval 1 s, sort pages desc"
 # VM PID COMM SLOTS LOCKED VMLCK LIMIT USE% LOCKS FAILS P99
 echo "$ra" | awk -v p="$pid_a" -v k=$((96 * PAGE / 1024)) '
 	$2 == p && $3 ~ /^kvmlock-wo/ && $4 == 2 && $5 == k "K" && $9 == 0 && $10 == 0 { ok = 1 }
 	END { exit !ok }'
-check $? "VM a's row: pid, comm, 2 slots, $((96 * PAGE / 1024))K locked, no lock this interval, no failure"
+result $? "VM a's row: pid, comm, 2 slots, $((96 * PAGE / 1024))K locked, no lock this interval, no failure"
 echo "$rb" | awk -v p="$pid_b" -v k=$((16 * PAGE / 1024)) -v l=$((32 * PAGE / 1024)) '
 	$2 == p && $4 == 1 && $5 == k "K" && $7 == l "K" && $8 == "50.0" && $10 == 0 { ok = 1 }
 	END { exit !ok }'
-check $? "VM b's row: 1 slot, $((16 * PAGE / 1024))K locked, limit $((32 * PAGE / 1024))K, 50.0 %"
+result $? "VM b's row: 1 slot, $((16 * PAGE / 1024))K locked, limit $((32 * PAGE / 1024))K, 50.0 %"
 [ "$(pane | awk 'NR == 1 { first = $1 } /^ *[0-9]+ +[0-9]+ / { print $1 }' | paste -sd' ')" = "$vm_a $vm_b" ]
-check $? "sorted by pages, largest first: VM $vm_a then $vm_b"
+result $? "sorted by pages, largest first: VM $vm_a then $vm_b"
 pane | tail -n 1 | grep -q "^h help  q quit  s sort  r reverse  p pid  d slots  +/- interval  z zero"
-check $? "the key hint is on the last line"
+result $? "the key hint is on the last line"
 [ "$(pane | wc -l)" = 24 ] && [ "$(pane | awk 'length > 80' | wc -l)" = 0 ]
-check $? "24 lines, none over 80 columns"
+result $? "24 lines, none over 80 columns"
 
 # A LOCK refused by RLIMIT_MEMLOCK while it runs
-cmd b 4 "lock b 2 rw"
+cmd b "lock b 2 rw"
 grep -q "^err ENOMEM" $D/b.out
-check $? "VMM b's LOCK of 64 pages is refused (ENOMEM)"
+result $? "VMM b's LOCK of 64 pages is refused (ENOMEM)"
 i=0
 while [ "$(row "$vm_b" | awk '{ print $10 }')" != 1 ] && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
 [ "$(row "$vm_b" | awk '{ print $9, $10 }')" = "1 1" ]
-check $? "... VM b's row: LOCKS 1 in that interval, FAILS 1"
+result $? "... VM b's row: LOCKS 1 in that interval, FAILS 1"
 keep 1-refused
 
 order() { pane | awk '/^ *[0-9]+ +[0-9]+ / { print $1 }' | paste -sd' '; }
 $T send-keys -t top s
 wait_pane "sort slots desc"
-check $? "s: the next sort key, slots"
+result $? "s: the next sort key, slots"
 keep 2-sort-slots
 [ "$(order)" = "$vm_a $vm_b" ]
-check $? "... VM $vm_a (2 slots) first"
+result $? "... VM $vm_a (2 slots) first"
 $T send-keys -t top r
 wait_pane "sort slots asc" && [ "$(order)" = "$vm_b $vm_a" ]
-check $? "r: reversed, VM $vm_b (1 slot) first"
+result $? "r: reversed, VM $vm_b (1 slot) first"
 keep 3-reverse
 $T send-keys -t top p
 wait_pane "^pid: _"
-check $? "p: a pid prompt on the last line"
+result $? "p: a pid prompt on the last line"
 $T send-keys -t top "$pid_b" Enter
 wait_pane "  pid $pid_b\$" && [ "$(order)" = "$vm_b" ]
-check $? "p $pid_b Enter: only VMM $pid_b's VM"
+result $? "p $pid_b Enter: only VMM $pid_b's VM"
 keep 4-pid
 $T send-keys -t top p Enter
 wait_pane "every VM" && [ "$(order)" = "$vm_b $vm_a" ]
-check $? "p Enter: every VM again"
+result $? "p Enter: every VM again"
 $T send-keys -t top d
 wait_pane "IPA-START"
-check $? "d: a row per locked memslot"
+result $? "d: a row per locked memslot"
 keep 5-slots
 [ "$(pane | grep -cE '^ +[0-9]+ +0x[0-9a-f]+ +0x[0-9a-f]+ ')" = 3 ]
-check $? "... the 3 locked memslots"
+result $? "... the 3 locked memslots"
 $T send-keys -t top d
 wait_pane "^h help" && ! pane | grep -q IPA-START
-check $? "d again: no slot rows"
+result $? "d again: no slot rows"
 $T send-keys -t top +
 wait_pane "every 2s"
-check $? "+: every 2 s"
+result $? "+: every 2 s"
 $T send-keys -t top -
 wait_pane "every 1s"
-check $? "-: every 1 s"
+result $? "-: every 1 s"
 $T send-keys -t top h
 wait_pane "^Keys"
-check $? "h: the help"
+result $? "h: the help"
 keep 6-help
 for k in "q " "s " "r " "p " "d " "+ -" "z " "h ?"; do
 	pane | grep -q "^  $k" || { echo "# no help line for '$k'"; false; } || break
 done
-check $? "the help names every key"
+result $? "the help names every key"
 $T send-keys -t top h
 wait_pane "^h help" && ! pane | grep -q "^Keys"
-check $? "h again: the table"
+result $? "h again: the table"
 
 # A lock while it runs
-cmd a 3 "lock a 3 rw"
+cmd a "lock a 3 rw"
 wait_pane "VMs 2 +slots 4"
-check $? "a lock made while it runs: slots 4"
+result $? "a lock made while it runs: slots 4"
 # z: VM b's FAILS counts from now on
 $T send-keys -t top z
 wait_pane "counters zeroed"
-check $? "z: counters zeroed"
+result $? "z: counters zeroed"
 sleep 2.2
 keep 7-zeroed
 [ "$(row "$vm_b" | awk '{ print $10 }')" = 0 ]
-check $? "... VM b's FAILS is 0 from the next interval"
+result $? "... VM b's FAILS is 0 from the next interval"
 
 # No flicker: after the first frame, ncurses only rewrites what changed.
 # The terminal's clear-screen (\E[H\E[J) must appear once, at start,
 # whatever the keys did (help, slot rows, sort, filter) over 20 s.
 clears=$(od -An -c $D/raw | tr -d ' \n' | grep -o '033\[H033\[J' | wc -l)
 [ "$clears" -eq 1 ]
-check $? "no flicker: the screen was cleared $clears time(s) in $(wc -c <$D/raw) bytes written"
+result $? "no flicker: the screen was cleared $clears time(s) in $(wc -c <$D/raw) bytes written"
 
 $T resize-window -t top -x 100 -y 30
 sleep 1.5
 keep 8-resized
 [ "$(pane | wc -l)" = 30 ] && pane | tail -n 1 | grep -q "^h help" &&
 	pane | head -n 1 | grep -q "^kvmlock-top"
-check $? "resized to 100x30: redrawn, the key hint on line 30"
+result $? "resized to 100x30: redrawn, the key hint on line 30"
 
 $T send-keys -t top q
 wait_pane "^EXIT=0"
-check $? "q: exit 0"
+result $? "q: exit 0"
 keep 9-quit
 terminal_restored
-check $? "... the terminal is restored (no alternate screen, cursor on, keypad off)"
+result $? "... the terminal is restored (no alternate screen, cursor on, keypad off)"
 $T send-keys -t top "echo typed-\$((6 * 7))" Enter
 wait_pane "^typed-42"
-check $? "... the shell runs what is typed"
+result $? "... the shell runs what is typed"
 [ -s $D/prom/top.prom ]
-check $? "... --prom-file was written meanwhile"
+result $? "... --prom-file was written meanwhile"
 
 # SIGTERM
 $T send-keys -t top clear Enter "$TOOL 1; echo EXIT=\$?" Enter
 wait_pane "VMs 2 +slots 4"
 kill -TERM "$(tool_pid)"
 wait_pane "^EXIT=0"
-check $? "SIGTERM: exit 0"
+result $? "SIGTERM: exit 0"
 terminal_restored
-check $? "... the terminal is restored"
+result $? "... the terminal is restored"
 
 # A fatal error under the screen: --prom-file's directory goes away
 mkdir -p $D/gone
@@ -235,12 +215,12 @@ $T send-keys -t top clear Enter "$TOOL --prom-file $D/gone/x.prom 1; echo EXIT=\
 wait_pane "VMs 2 +slots 4"
 rm -rf $D/gone
 wait_pane "^EXIT=1"
-check $? "a fatal error (the --prom-file directory removed): exit 1"
+result $? "a fatal error (the --prom-file directory removed): exit 1"
 keep 10-fatal
 pane | grep -B1 "^EXIT=1" | head -n 1 | grep -q "^kvmlock-top: .*$D/gone"
-check $? "... its message, one line, after the screen is gone"
+result $? "... its message, one line, after the screen is gone"
 terminal_restored
-check $? "... the terminal is restored"
+result $? "... the terminal is restored"
 
 $T kill-server
 echo exit >&3

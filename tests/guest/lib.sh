@@ -2,7 +2,7 @@
 # when any check failed (the script exits with it); $passed and $failed
 # count the checks, for a script's summary line.
 fail=0 passed=0 failed=0
-check() { # status, what was checked
+result() { # status (0: ok), what was checked
 	if [ "$1" = 0 ]; then
 		echo "ok - $2"
 		passed=$((passed + 1))
@@ -11,7 +11,9 @@ check() { # status, what was checked
 		fail=1 failed=$((failed + 1))
 	fi
 }
-# The page size in bytes (busybox has no getconf).
+# The page size in bytes, as the kernel maps this process's memory. Every
+# guest script takes it from here and none from getconf, so that all of
+# them agree (getconf is libc-bin's, not busybox's).
 page_size() {
 	awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps
 }
@@ -21,4 +23,64 @@ tmux_ready() {
 	grep -q " /dev/pts devpts " /proc/mounts ||
 		{ mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts; }
 	export LC_ALL=C.UTF-8 SHELL=/bin/sh
+}
+
+# kvmlock-top's tests (kvmlock_top*.sh):
+#   kvmlock_top_setup NAME  $TOOL (kvmlock-top), $WL (its workload), $PAGE
+#                           and $D, the empty scratch directory /tmp/NAME
+#   start W FD              a workload W reading commands from the FIFO
+#                           $D/W.in, open on fd FD, replying in $D/W.out;
+#                           its pid in $pid_W
+#   cmd W COMMAND           sends W a command and waits for its one reply
+#                           ($reply); none in 60 s ends the script
+#   must W COMMAND          the same, and a reply other than "ok..." ends it
+#   fail_now WHAT           a failed check that ends the script: WHAT, each
+#                           $D/*.out and $D/*.err, then fail_cleanup (a
+#                           script's own: what must not outlive it),
+#                           summary, exit 1
+#   summary                 "NAME: N passed, N failed", NAME the script's
+# shellcheck disable=SC2034 # read by the scripts
+kvmlock_top_setup() {
+	P=/kvmlock
+	TOOL=$P/inspector/kvmlock-top
+	WL=$P/inspector/kvmlock-workload
+	D=/tmp/$1
+	PAGE=$(page_size)
+	rm -rf "$D"
+	mkdir -p "$D"
+}
+start() {
+	mkfifo $D/$1.in
+	$WL <$D/$1.in >$D/$1.out 2>&1 &
+	eval "pid_$1=$!"
+	eval "exec $2>$D/$1.in"
+	eval "fd_$1=$2"
+}
+cmd() {
+	n=$(wc -l <$D/$1.out)
+	eval "echo \"\$2\" >&\$fd_$1"
+	i=0
+	while [ "$(wc -l <$D/$1.out)" -le "$n" ]; do
+		i=$((i + 1))
+		[ $i -gt 1200 ] && fail_now "workload $1: no reply to '$2'"
+		sleep 0.05
+	done
+	reply=$(sed -n "$((n + 1))p" $D/$1.out)
+}
+must() {
+	cmd "$1" "$2"
+	case $reply in ok*) ;; *) fail_now "workload $1: '$2' -> $reply" ;; esac
+}
+fail_cleanup() { :; }
+fail_now() {
+	result 1 "$1"
+	for f in $D/*.out $D/*.err; do
+		[ -s "$f" ] && { echo "# $f:"; sed 's/^/#   /' "$f"; }
+	done
+	fail_cleanup
+	summary
+	exit 1
+}
+summary() {
+	echo "$(basename "$0" .sh): $passed passed, $failed failed"
 }

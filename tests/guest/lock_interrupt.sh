@@ -34,10 +34,10 @@ echo 0 >$T/events/kvm/kvm_memslot_lock_begin/enable
 echo 0 >$T/events/kvm/kvm_memslot_lock_end/enable
 grep " kvm_memslot_lock_" $T/trace | sed 's/^.* kvm_memslot/# kvm_memslot/'
 [ $rc = 137 ]
-check $? "the VMM died of SIGKILL (status $rc)"
+result $? "the VMM died of SIGKILL (status $rc)"
 grep -q "kvm_memslot_lock_end: .* pid=$pid slot=1 flags=R|W npages=0 ret=-4 " $T/trace
-check $? "the lock ended with -EINTR, nothing locked"
+result $? "the lock ended with -EINTR, nothing locked"
 after=$(pins)
 [ "$before" = "$after" ]
-check $? "pages pinned before and after: $before, $after"
+result $? "pages pinned before and after: $before, $after"
 exit $fail

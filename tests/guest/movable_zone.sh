@@ -12,5 +12,5 @@ present=$(awk '/^Node .*, zone/ { movable = ($NF == "Movable") }
 	movable && $1 == "present" { n += $2 } END { print n + 0 }' /proc/zoneinfo)
 grep -o 'movablecore=[^ ]*' /proc/cmdline
 [ "$present" -gt 0 ]
-check $? "a movable zone with pages present ($present pages)"
+result $? "a movable zone with pages present ($present pages)"
 exit $fail

@@ -14,7 +14,7 @@ for e in $EVENTS; do
 		missing="$missing $e"
 done
 [ -z "$missing" ]
-check $? "perf list 'kvm:*' lists the 9 kvm_memslot_* tracepoints${missing:+ (missing:$missing)}"
+result $? "perf list 'kvm:*' lists the 9 kvm_memslot_* tracepoints${missing:+ (missing:$missing)}"
 
 ev=
 for e in $EVENTS; do ev="$ev${ev:+,}kvm:kvm_memslot_$e"; done
@@ -26,7 +26,7 @@ for e in $EVENTS; do
 done
 echo "# perf stat:$counts"
 [ $rc = 0 ] && [ "$counts" = " lock_begin=6 lock_end=6 pin=4 map=4 account_fail=1 unlock_begin=4 unlock_end=4 unlock=4 deferred_ops=1" ]
-check $? "perf stat counts each event exactly over the workload"
+result $? "perf stat counts each event exactly over the workload"
 
 perf record -a -q -e 'kvm:kvm_memslot_*' -o /tmp/lock.data -- $W >/dev/null 2>/tmp/record.txt
 rc=$?
@@ -43,7 +43,7 @@ fields=$?
 	grep 'account_fail\|_map:\|vm-destroy' /tmp/script.txt | sed 's/^/# /'
 	false
 }
-check $? "perf record + perf script: 34 events with their fields ($lines recorded)"
+result $? "perf record + perf script: 34 events with their fields ($lines recorded)"
 
 sh /kvmlock/inspector/perf-lock-latency /tmp/script.txt >/tmp/summary.txt 2>&1
 rc=$?
@@ -52,5 +52,5 @@ awk -v rc=$rc '
 $1 == "lock" && $2 == "kernel" { lock = ($3 == 6 && $4 == 2 && $5 <= $7 && $7 <= $8 && $8 <= $9 && $5 <= $6 && $6 <= $9 && $5 > 0) }
 $1 == "unlock" && $2 == "kernel" { unlock = ($3 == 4 && $4 == 1 && $5 <= $7 && $7 <= $8 && $8 <= $9 && $5 > 0) }
 END { exit !(rc == 0 && lock && unlock && NR == 3) }' /tmp/summary.txt
-check $? "perf-lock-latency summarises the recording: 6 locks (2 failed), 4 unlocks (1 failed)"
+result $? "perf-lock-latency summarises the recording: 6 locks (2 failed), 4 unlocks (1 failed)"
 exit $fail

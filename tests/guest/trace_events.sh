@@ -31,7 +31,7 @@ awk -v per=$((PAGE_KB / 4)) '{
 
 events=$(ls -d $T/events/kvm/kvm_memslot_* | wc -l)
 [ "$events" = 9 ]
-check $? "tracefs has the 9 kvm_memslot_* events (found $events)"
+result $? "tracefs has the 9 kvm_memslot_* events (found $events)"
 
 echo 0 >$T/tracing_on
 echo >$T/trace
@@ -43,14 +43,14 @@ rc=$?
 echo 0 >$T/tracing_on
 for e in $T/events/kvm/kvm_memslot_*; do echo 0 >"$e/enable"; done
 sed 's/^/# workload: /' /tmp/workload.txt
-check $rc "the workload ran every step with the expected result"
+result $rc "the workload ran every step with the expected result"
 
 grep ' kvm_memslot_' $T/trace | sed 's/^.* \(kvm_memslot_[a-z_]*\): /\1 /' >/tmp/events.txt
 sed -e 's/vm=[0-9]*/vm=VM/' -e 's/pid=[0-9]*/pid=PID/' \
 	-e 's/hva=0x[0-9a-f]*/hva=HVA/' -e 's/duration_ns=[0-9]*/duration_ns=NS/' \
 	/tmp/events.txt >/tmp/events.norm
 diff -u /tmp/events.expected /tmp/events.norm
-check $? "exactly the $(wc -l </tmp/events.expected) events of trace_events.expected ($CPU lines, $PAGE_KB KiB pages), in order, with the expected fields"
+result $? "exactly the $(wc -l </tmp/events.expected) events of trace_events.expected ($CPU lines, $PAGE_KB KiB pages), in order, with the expected fields"
 
 pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload.txt)
 hva1=$(sed -n 's/^slot 1: .* hva \(0x[0-9a-f]*\) .*/\1/p' /tmp/workload.txt)
@@ -82,6 +82,6 @@ $1 == "kvm_memslot_lock_end" && field("ret") == "0" {
 	locks++
 }
 END { if (vm + 0 < 1 || locks != 4) bad = 1; exit bad }' /tmp/events.txt
-check $? "one VM id, the workload's pid and hvas, lock time >= pin + map time (workload pid $pid)"
+result $? "one VM id, the workload's pid and hvas, lock time >= pin + map time (workload pid $pid)"
 sed 's/^/# event: /' /tmp/events.txt
 exit $fail

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # tests/check.sh's counting (run_suite) on stand-in suites: counts come from
 # the suite's last line only, a suite that dies before its summary or exits
-# non-zero with "0 failed" is one failure, and never two. Then check.sh end
-# to end with stand-ins for the host tests, run.sh and kernel.sh:
+# non-zero with "0 failed" is one failure, and never two; each suite's wall
+# time, and the ten slowest guest tests from report.sh's lines of every
+# boot. Then check.sh end to end with stand-ins for the host tests, run.sh
+# and kernel.sh:
 #  - the five boots, each with its lists and VM settings given explicitly;
+#  - a time line for each suite, and the ten slowest tests before the end;
 #  - a boot that reports fewer tests than its lists name fails;
 #  - the environment cannot change what is tested: each knob of the test
 #    VM and the kernel build set (even empty) stops it before anything
@@ -61,6 +64,35 @@ record "a boot that does not say how many tests it listed: one failure" "2 1 0" 
 	run_suite --tests 2 suite 0 "vm: 2 passed, 0 failed, 0 skipped" >/dev/null
 	echo "$passed $failed $skipped")"
 
+# Times: each suite's, and the ten slowest guest tests of all suites, from
+# report.sh's PASS, FAIL and SKIP lines ("?s", no time, left out).
+out=$(passed=0 failed=0 skipped=0
+	run_suite --name "boot a" suite 1 "PASS  t1                 12.5s" \
+		"FAIL  t2                300.0s  hung: no result after 300.0s" "      > t2's log: PASS  x 999.0s" \
+		"SKIP  t3                  1.0s  no MTE" "FAIL  t4                     ?s  not run" \
+		"vm: 1 passed, 2 failed, 1 skipped"
+	run_suite --name "boot b" suite 0 "PASS  t1   40.0s" "PASS  u2   2.0s" "PASS  u3   3.0s" \
+		"PASS  u4   4.0s" "PASS  u5   5.0s" "PASS  u6   6.0s" "PASS  u7   7.0s" "PASS  u8   8.0s" \
+		"PASS  u9   0.5s" "vm: 9 passed, 0 failed, 0 skipped"
+	slowest_tests)
+record "each suite's time, named, after its output" "check: boot a took N.Ns|check: boot b took N.Ns" \
+	"$(grep '^check: .* took' <<<"$out" | sed -E 's/took [0-9]+\.[0-9]s$/took N.Ns/' | paste -sd'|' -)"
+record "the ten slowest tests of all boots, slowest first, with their boot" \
+	"check: the ten slowest tests:
+   300.0s  t2 (boot a)
+    40.0s  t1 (boot b)
+    12.5s  t1 (boot a)
+     8.0s  u8 (boot b)
+     7.0s  u7 (boot b)
+     6.0s  u6 (boot b)
+     5.0s  u5 (boot b)
+     4.0s  u4 (boot b)
+     3.0s  u3 (boot b)
+     2.0s  u2 (boot b)" \
+	"$(sed -n '/^check: the ten slowest tests:$/,$p' <<<"$out")"
+record "no guest test: no slowest list" "" "$(TEST_TIMES=()
+	slowest_tests)"
+
 # check.sh end to end in a scratch top directory: the real lists, stand-ins
 # that log how they were called.
 passed=$mine_passed failed=$mine_failed
@@ -84,10 +116,11 @@ EOS
 cat >"$fake/tests/vm/run.sh" <<'EOS'
 #!/bin/sh
 # Says how it was called; reports every test of its lists (one less with
-# FAKE_SHORT=1) as passed.
+# FAKE_SHORT=1) as passed, the Nth in N seconds.
 echo "run.sh ${1##*/} run=${VM_RUN_DIR##*/} lists=$(for l in $VM_TEST_LISTS; do printf '%s ' "${l##*/}"; done)cpu=${VM_CPU:-} machine=${VM_MACHINE:-} args=${VM_KERNEL_ARGS:-}" >>"$FAKE_LOG"
 n=$(cat $VM_TEST_LISTS | grep -cv '^[[:space:]]*\(#\|$\)')
 n=$((n - ${FAKE_SHORT:-0}))
+cat $VM_TEST_LISTS | grep -v '^[[:space:]]*\(#\|$\)' | head -n "$n" | awk '{ printf "PASS  %-40s %6.1fs\n", $1, NR }'
 echo "vm: $n tests listed, $n with a result"
 echo "vm: $n passed, 0 failed, 0 skipped"
 EOS
@@ -117,6 +150,17 @@ run.sh kasan run=vm-kasan lists=debug-tests.list kmemleak-tests.list cpu= machin
 	"$(cat "$tmp/log")"
 expect "make check: all counted" "$total passed, 0 failed, 0 skipped
 exit 0" "$(tail -n 2 <<<"$out")"
+expect "make check: a time line for each suite: the host tests, five boots, prom_check" \
+	"check: host test_a.sh took
+check: boot vm took
+check: host prom_check.sh took
+check: boot vm-nofwb took
+check: boot vm-movable took
+check: boot vm-debug took
+check: boot vm-kasan took" "$(sed -nE 's/^(check: .* took) [0-9]+\.[0-9]s$/\1/p' <<<"$out")"
+expect "make check: then the ten slowest tests, all of the main boot (its list is the longest)" \
+	"$(for i in $(seq "$main_n" -1 $((main_n - 9))); do printf '%8.1fs  (boot vm)\n' "$i"; done)" \
+	"$(sed -n '/^check: the ten slowest tests:$/,/^[0-9]* passed/p' <<<"$out" | sed '1d;$d' | sed -E 's/  [^ ]+ \(/  (/')"
 out=$(fake_check --vm --variants '' "$tmp/kdir" "$tmp/rootfs")
 expect "--variants '': no debug kernel boots" "3" "$(grep -c '^run.sh' "$tmp/log")"
 out=$(FAKE_SHORT=1 fake_check --vm --variants debug "$tmp/kdir" "$tmp/rootfs")

@@ -12,8 +12,8 @@
 #  - a second run in the same run directory waits for the first (saying so)
 #    instead of deleting it;
 #  - malformed list entries stop the run before QEMU, naming file and line;
-#    every list of tests/vm and tests/bench loads, and docs/testing.md's
-#    "Test lists" names it.
+#    every list of tests/vm, tests/bench and tests/mutants loads, and
+#    docs/testing.md's "Test lists" names it.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
@@ -178,7 +178,7 @@ expect_fail "an entry without a command stops the run" "'notags' has no command"
 # The lists themselves: each loads, and docs/testing.md's "Test lists"
 # names it.
 sed -n '/^## Test lists$/,/^## /p' "$TOP/docs/testing.md" >"$tmp/lists.md"
-for list in "$TOP"/tests/vm/*.list "$TOP"/tests/bench/*.list; do
+for list in "$TOP"/tests/vm/*.list "$TOP"/tests/bench/*.list "$TOP"/tests/mutants/*.list; do
 	rel=${list#"$TOP"/}
 	check "$rel loads" bash -c '. "$1/scripts/lib.sh" && load_test_list "$2" && [ ${#TL_NAME[@]} -gt 0 ]' _ "$TOP" "$list"
 	check "docs/testing.md's Test lists names $rel" grep -qF "\`$rel\`" "$tmp/lists.md"
