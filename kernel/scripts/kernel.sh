@@ -426,7 +426,8 @@ cmd_mutant() {
 	local variant=$1 diff=$2 dest=$3 cached out
 	[ -n "$diff" ] && [ -n "$dest" ] || die "usage: kernel.sh mutant VARIANT DIFF DEST"
 	[ -f "$diff" ] || die "no such diff: $diff"
-	refuse_tree_work "build a mutant"
+	# The whole series, whatever another target (make bench) left.
+	prepare_tree
 	cached=$CACHE/kernel/$(build_key "$variant")
 	[ -f "$cached/done" ] || die "the $variant kernel is not built: make kernel KERNEL_VARIANT=$variant"
 	tree_git apply --check "$diff" || die "${diff#"$TOP"/} does not apply to $TREE"

@@ -11,7 +11,8 @@
 #  - a config fragment option that cannot be set stops and is named;
 #  - a build fills the cache and a failed one leaves nothing there; an
 #    interrupted bisect-check puts the tree back on its branch;
-#  - a mutant is built with its diff, and the tree restored after.
+#  - a mutant is built with its diff on the whole series, and the tree
+#    restored after.
 # No kernel is compiled: make is a stand-in (below) everywhere except for
 # the configuration test, which runs the real allnoconfig.
 set -uo pipefail
@@ -271,8 +272,20 @@ expect "mutant interrupted: the tree is restored" "" "$(git -C "$TREE" status --
 sed 's/^-# kvmlock host test$/-# not this line/' "$tmp/mutant.diff" >"$tmp/stale.diff"
 expect_fail "mutant: a diff that does not apply is named" "stale.diff does not apply" \
 	mutant default "$tmp/stale.diff" "$tmp/mutant"
+# Another target (make bench) may leave the tree at a part of the series:
+# the mutant is built on the whole series all the same.
+mkdir -p "$WORK/patches-none"
+: >"$WORK/patches-none/series"
+env KVMLOCK_PATCHES="$WORK/patches-none" "$KSH" tree >/dev/null 2>&1
+rm -f "$tmp/seen"
+if out=$(FAKE_MAKE_SEEN=$tmp/seen mutant default "$tmp/mutant.diff" "$tmp/mutant" 2>&1) &&
+	[ "$(cat "$tmp/seen")" = "# kvmlock host test, mutated" ]; then
+	ok "mutant: built on the whole series when the tree holds a part of it"
+else
+	not_ok "mutant: built on the whole series when the tree holds a part of it" "$out"
+fi
 echo "# local edit" >>"$TREE/Makefile"
-expect_fail "mutant: work in the tree is refused" "uncommitted changes.*refusing to build a mutant" \
+expect_fail "mutant: work in the tree is refused" "uncommitted changes.*refusing to rebuild it from" \
 	mutant default "$tmp/mutant.diff" "$tmp/mutant"
 git -C "$TREE" checkout -q Makefile
 expect_fail "mutant: a variant not built is refused" "the debug kernel is not built" \
