@@ -21,7 +21,7 @@ override ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps check-env kernel kernel-tree kernel-export kernel-reset \
 	kernel-bisect-check rootfs \
-	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress check-pages mutants demo clean distclean \
+	check check-host check-vm vm-test bench bench-tracing bench-kvmlock-top stress check-pages mutants mutants-inspector demo clean distclean \
 	inspector install
 
 all: kernel rootfs
@@ -130,9 +130,29 @@ stress: kernel rootfs
 
 # Each tests/mutants/NAME.diff (a bug put back into the series) booted with
 # its NAME.list: caught when a test its "#: caught-by" names fails, and
-# only that, where the list passes without the diff (MUTANTS="a b" for some).
-mutants: rootfs
-	@tests/vm/mutants.sh $(ROOTFS_DIR)
+# only that, where the list passes without the diff. Then (first, being
+# cheap) make mutants-inspector's. MUTANTS="a b" for some, of either kind.
+KERNEL_MUTANTS := $(basename $(notdir $(wildcard tests/mutants/*.diff)))
+INSPECTOR_MUTANTS := $(basename $(notdir $(wildcard tests/mutants/inspector/*.diff)))
+pick_mutants = $(if $(MUTANTS),$(filter $(MUTANTS),$(1)),$(1))
+mutants: kernel rootfs
+	@$(if $(filter-out $(KERNEL_MUTANTS) $(INSPECTOR_MUTANTS),$(MUTANTS)), \
+		echo "mutants: no mutant $(filter-out $(KERNEL_MUTANTS) $(INSPECTOR_MUTANTS),$(MUTANTS)) (tests/mutants/NAME.diff, tests/mutants/inspector/NAME.diff)" >&2; exit 1;) \
+	status=0; \
+	$(if $(call pick_mutants,$(INSPECTOR_MUTANTS)), \
+		MUTANTS='$(call pick_mutants,$(INSPECTOR_MUTANTS))' \
+		tests/inspector/mutants.sh $(abspath $(VMLINUX_BTF)) || status=1;) \
+	$(if $(call pick_mutants,$(KERNEL_MUTANTS)), \
+		MUTANTS='$(call pick_mutants,$(KERNEL_MUTANTS))' \
+		tests/vm/mutants.sh $(ROOTFS_DIR) || status=1;) \
+	exit $$status
+
+# kvmlock-top's mutants alone, host only (no VM, seconds; root for
+# test_bpf): each tests/mutants/inspector/NAME.diff (a bug in bpf/ or
+# inspector/) built into the host tests, caught when exactly the tests its
+# "Caught by:" line names fail, and those pass without it.
+mutants-inspector: deps
+	@tests/inspector/mutants.sh $(abspath $(VMLINUX_BTF))
 
 demo: kernel rootfs inspector
 	@tests/demo.sh $(KERNEL_DIR) $(ROOTFS_DIR)

@@ -10,6 +10,9 @@
 #    what it tests; the command line cannot change its kernel either;
 #  - whatever boots the test VM builds the inspector first, against the
 #    built kernel's BTF;
+#  - make mutants runs the inspector's mutants, then the kernel's, each
+#    script given its own of MUTANTS (and not run when none is), refuses
+#    a name of neither, and fails when either fails;
 #  - make clean removes every test VM run directory and nothing else.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
@@ -54,6 +57,36 @@ expect "check: KERNEL_DIR and ROOTFS_DIR on the command line change nothing" \
 	"$built
 tests/check.sh [--variants] [debug kasan] [$top/build/kernel-default.out] [$top/build/rootfs]" \
 	"$(mk check KERNEL_DIR=/elsewhere ROOTFS_DIR=/elsewhere)"
+# make mutants: each kind of mutant to its script, MUTANTS split between
+# them (a script given none is not run), a name of neither refused.
+mkdir -p "$top/tests/inspector" "$top/tests/mutants/inspector"
+for s in tests/vm/mutants.sh tests/inspector/mutants.sh; do
+	printf '#!/bin/sh\nprintf "%%s [%%s]" "%s" "$MUTANTS"; printf " [%%s]" "$@"; echo\n' "$s" >"$top/$s"
+	chmod +x "$top/$s"
+done
+touch "$top/tests/mutants/cap.diff" "$top/tests/mutants/undo.diff" "$top/tests/mutants/undo.list" \
+	"$top/tests/mutants/inspector/busy.diff" "$top/tests/mutants/inspector/log2.diff"
+inspector_mutants="tests/inspector/mutants.sh [busy log2] [$top/build/kernel-default.out/vmlinux.btf]"
+expect "mutants: the inspector's first, against the kernel's BTF, then the kernel's" \
+	"$inspector_mutants
+tests/vm/mutants.sh [cap undo] [$top/build/rootfs]" "$(mk mutants)"
+expect "mutants MUTANTS=...: each script its own" \
+	"tests/inspector/mutants.sh [log2] [$top/build/kernel-default.out/vmlinux.btf]
+tests/vm/mutants.sh [undo] [$top/build/rootfs]" "$(mk mutants MUTANTS='undo log2')"
+expect "mutants MUTANTS=...: a script with none of them is not run" \
+	"tests/vm/mutants.sh [cap] [$top/build/rootfs]" "$(mk mutants MUTANTS=cap)"
+expect_fail "mutants: a name of no mutant is refused, nothing run" \
+	"^mutants: no mutant nope \(tests/mutants/NAME.diff, tests/mutants/inspector/NAME.diff\)\$" \
+	mk mutants MUTANTS='cap nope'
+expect "mutants-inspector: the inspector's alone, MUTANTS as given" \
+	"tests/inspector/mutants.sh [x] [/b.btf]" "$(mk mutants-inspector MUTANTS=x VMLINUX_BTF=/b.btf)"
+printf '#!/bin/sh\necho "$0 $MUTANTS"; exit 1\n' >"$top/tests/inspector/mutants.sh"
+out=$(mk mutants)
+rc=$?
+expect "mutants: the kernel's run after the inspector's failed, and make fails" \
+	"tests/inspector/mutants.sh busy log2|tests/vm/mutants.sh [cap undo] [$top/build/rootfs]|exit 2" \
+	"$(grep -v '^make' <<<"$out" | paste -sd'|')|exit $rc"
+
 mkdir -p "$top/build/vm/payload" "$top/build/vm-nofwb" "$top/build/vm-demo" "$top/build/linux"
 touch "$top/build/vm.lock" "$top/build/vm-nofwb.lock" "$top/build/kernel-default.out"
 mk clean >/dev/null
