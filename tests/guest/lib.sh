@@ -17,6 +17,29 @@ result() { # status (0: ok), what was checked
 page_size() {
 	awk '/^KernelPageSize:/ { print $2 * 1024; exit }' /proc/self/smaps
 }
+# jq given $JQ_LIMIT seconds a run, and run again (3 runs at most) when it
+# overran: under TCG a guest process now and then runs tens of times
+# slower than the same one run again, and a single jq once spent over 250
+# s compiling its filter (docs/testing.md). Input and output go through
+# files, so that a run killed half-way loses no input and prints nothing.
+# Its exit status is jq's, or the last run's KILL.
+JQ_LIMIT=${JQ_LIMIT:-60}
+jq() {
+	local in out rc start runs=1
+	in=$(mktemp) && out=$(mktemp) || return 1
+	cat >"$in"
+	while :; do
+		start=$(date +%s)
+		timeout -s KILL "$JQ_LIMIT" jq "$@" <"$in" >"$out" && rc=0 || rc=$?
+		[ "$rc" -ne 0 ] && [ $(($(date +%s) - start)) -ge "$JQ_LIMIT" ] &&
+			[ "$runs" -lt 3 ] || break
+		echo "# jq ran over ${JQ_LIMIT}s; running it again" >&2
+		runs=$((runs + 1))
+	done
+	cat "$out"
+	rm -f "$in" "$out"
+	return "$rc"
+}
 # tmux needs a pty (the guest init mounts no devpts) and a UTF-8 locale
 # (libc-bin's C.UTF-8 in the guest root).
 tmux_ready() {
