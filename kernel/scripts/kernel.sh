@@ -27,6 +27,14 @@ set -euo pipefail
 PATCHES=${KVMLOCK_PATCHES:-$TOP/kernel/patches}
 CONFIG_DIR=${KVMLOCK_CONFIG_DIR:-$TOP/kernel/config}
 SERIES=$PATCHES/series
+# Not part of the series: written by export from cover-letter.txt beside
+# the patches folder.
+COVER_LETTER=0000-cover-letter.patch
+COVER_TEMPLATE=$(dirname "$PATCHES")/cover-letter.txt
+# The one identity of our patches, whoever's machine commits them; patches
+# derived from the RFC keep their author and Signed-off-by.
+PROJECT_IDENTITY="kvmlock developers <dev@kvmlock.invalid>"
+UPSTREAM_AUTHORS="Alexandru Elisei <alexandru.elisei@arm.com>"
 TREE=$BUILD/linux
 SELFTEST_LIST=$TOP/tests/vm/kvm-selftests.list
 # Our own guest tests written against the tree's KVM selftest library.
@@ -55,6 +63,7 @@ load_series() {
 	done <"$SERIES"
 	for f in "$PATCHES"/*.patch; do
 		[ -e "$f" ] || continue
+		[ "${f##*/}" != "$COVER_LETTER" ] || continue
 		listed=0
 		for p in "${SERIES_FILES[@]}"; do [ "$p" != "$f" ] || listed=1; done
 		[ "$listed" = 1 ] || die "${f#"$TOP"/} is not in ${SERIES#"$TOP"/}"
@@ -247,10 +256,100 @@ export_series() {
 	tree_git format-patch -q --no-numbered --zero-commit --no-signature -o "$PATCHES" \
 		kvmlock-base..HEAD
 	(cd "$PATCHES" && ls -1 -- *.patch 2>/dev/null || true) >"$SERIES"
+	local f
+	for f in "$PATCHES"/*.patch; do
+		[ -e "$f" ] || continue
+		set_identity "$f"
+	done
 	load_series
+	write_cover_letter
 	series_key >"$TREE/.git/kvmlock-series"
 	tree_git rev-parse HEAD >"$TREE/.git/kvmlock-head"
 	note "exported ${#SERIES_FILES[@]} patch(es) against Debian $KSRC_PKG $(state debian-version)"
+}
+
+# From: and Signed-off-by: of anyone but an upstream author become the
+# project's identity, which signs every patch last.
+set_identity() {
+	awk -v us="$PROJECT_IDENTITY" -v upstream="$UPSTREAM_AUTHORS" '
+	function known(id,   n, a, i) {
+		if (id == us)
+			return 1
+		n = split(upstream, a, "|")
+		for (i = 1; i <= n; i++)
+			if (id == a[i])
+				return 1
+		return 0
+	}
+	function flush(   i, last, out, prev) {
+		last = 0
+		for (i = 1; i <= nb; i++)
+			if (b[i] ~ /^Signed-off-by: /)
+				last = i
+		if (last == 0 || b[last] != "Signed-off-by: " us) {
+			if (last == 0) {
+				while (nb > 0 && b[nb] == "")
+					nb--
+				b[++nb] = ""
+				last = nb
+			}
+			for (i = nb; i > last; i--)
+				b[i + 1] = b[i]
+			b[last + 1] = "Signed-off-by: " us
+			nb++
+		}
+		prev = ""
+		for (i = 1; i <= nb; i++) {
+			if (b[i] ~ /^Signed-off-by: / && b[i] == prev)
+				continue
+			print b[i]
+			prev = b[i]
+		}
+	}
+	state == 0 && /^From: / {
+		if (!known(substr($0, 7)))
+			$0 = "From: " us
+	}
+	state == 0 && /^$/ { state = 1; print; next }
+	state == 1 && $0 == "---" { flush(); state = 2 }
+	state == 1 {
+		if (/^Signed-off-by: / && !known(substr($0, 16)))
+			$0 = "Signed-off-by: " us
+		b[++nb] = $0
+		next
+	}
+	{ print }
+	' "$1" >"$1.tmp" && mv "$1.tmp" "$1"
+}
+
+# 0000-cover-letter.patch: format-patch's cover letter (shortlog, diffstat)
+# with the subject and text of cover-letter.txt, from our identity, dated
+# like the newest patch so that an export is reproducible.
+write_cover_letter() {
+	local tmp newest
+	rm -f "$PATCHES/$COVER_LETTER"
+	[ -f "$COVER_TEMPLATE" ] || return 0
+	[ "${#SERIES_FILES[@]}" -gt 0 ] || return 0
+	tmp=$(mktemp -d)
+	tree_git format-patch -q --cover-letter --numbered --zero-commit --no-signature \
+		-o "$tmp" kvmlock-base..HEAD
+	newest=$(tree_git log --format=%at kvmlock-base..HEAD | sort -n | tail -n 1)
+	awk -v tpl="$COVER_TEMPLATE" -v us="$PROJECT_IDENTITY" \
+		-v date="$(LC_ALL=C date -u -R -d "@$newest")" '
+	BEGIN {
+		getline subject <tpl
+		while ((getline line <tpl) > 0)
+			blurb = blurb line "\n"
+		sub(/^\n+/, "", blurb)
+		sub(/\n+$/, "", blurb)
+	}
+	/^From: / && !done_from { $0 = "From: " us; done_from = 1 }
+	/^Date: / && !done_date { $0 = "Date: " date; done_date = 1 }
+	{ sub(/\*\*\* SUBJECT HERE \*\*\*/, subject) }
+	$0 == "*** BLURB HERE ***" { print blurb; next }
+	{ print }
+	' "$tmp/$COVER_LETTER" >"$PATCHES/$COVER_LETTER"
+	rm -rf "$tmp"
 }
 
 kmake() {

@@ -18,8 +18,14 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-# Patches 1-18: lock/unlock one page at a time, and the trace events.
-BASELINE_PATCHES=${BASELINE_PATCHES:-18}
+# The series before "Pin and map locked memslots in batches": lock/unlock
+# one page at a time, with the trace events.
+BASELINE_BEFORE=-KVM-arm64-Pin-and-map-locked-memslots-in-batches.patch
+if [ -z "${BASELINE_PATCHES:-}" ]; then
+	BASELINE_PATCHES=$(grep -n -- "$BASELINE_BEFORE" "$TOP/kernel/patches/series" | cut -d: -f1)
+	[ -n "$BASELINE_PATCHES" ] || die "kernel/patches/series has no patch *$BASELINE_BEFORE"
+	BASELINE_PATCHES=$((BASELINE_PATCHES - 1))
+fi
 SIZES=${SIZES:-64,256,1024}
 REPS=${REPS:-5}
 export VM_MEM=${VM_MEM:-6G}

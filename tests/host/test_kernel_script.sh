@@ -124,10 +124,20 @@ printf '# kvmlock host test\n' >"$TREE/kvmlock-test.txt"
 git -C "$TREE" add kvmlock-test.txt
 git -C "$TREE" -c user.name=Test -c user.email=test@localhost \
 	commit -q -m "test: add a file" -m "Round-trip test of kernel.sh."
+printf 'KVM: test series\n\nWhat it does.\n' >"$WORK/cover-letter.txt"
 ksh export >/dev/null 2>&1
 first=$(cat "$patches"/*.patch 2>/dev/null)
 expect "export writes the patch and the series file" \
 	"0001-test-add-a-file.patch" "$(cat "$patches/series")"
+expect "export: a commit of another identity is the project's, signed by it" \
+	"From: kvmlock developers <dev@kvmlock.invalid>
+Signed-off-by: kvmlock developers <dev@kvmlock.invalid>" \
+	"$(grep -E '^(From|Signed-off-by): ' "$patches/0001-test-add-a-file.patch")"
+expect "export: the cover letter from cover-letter.txt, not in the series" \
+	"Subject: [PATCH 0/1] KVM: test series
+What it does.
+1" \
+	"$(grep -E '^Subject: |^What it does' "$patches/0000-cover-letter.patch" 2>&1; grep -c . "$patches/series")"
 # Back to the bare base, as after a fresh extraction (which costs a minute).
 git -C "$TREE" reset -q --hard kvmlock-base
 if out=$(ksh tree 2>&1) &&
