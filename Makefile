@@ -12,11 +12,13 @@ TOP := $(CURDIR)
 BUILD ?= $(TOP)/build
 KVMLOCK_CACHE ?= /var/cache/kvmlock
 KERNEL_VARIANT ?= default
-export TOP BUILD KVMLOCK_CACHE
+# The kernel the series applies to: 6.1 or 6.12 (kernel/<base>/).
+KERNEL_BASE ?= 6.1
+export TOP BUILD KVMLOCK_CACHE KERNEL_BASE
 
 # What make check tests: neither the environment nor the command line
 # changes these two.
-override KERNEL_DIR := $(BUILD)/kernel-$(KERNEL_VARIANT).out
+override KERNEL_DIR := $(BUILD)/$(KERNEL_BASE)/kernel-$(KERNEL_VARIANT).out
 override ROOTFS_DIR := $(BUILD)/rootfs
 
 .PHONY: all deps check-env kernel kernel-tree kernel-export kernel-reset \
@@ -41,7 +43,7 @@ check-env:
 # The cached kernel output directory is linked as $(KERNEL_DIR).
 kernel: deps
 	@dir=$$(kernel/scripts/kernel.sh build $(KERNEL_VARIANT)) && \
-		mkdir -p $(BUILD) && ln -sfn "$$dir" $(KERNEL_DIR) && echo "kernel: $$dir"
+		mkdir -p $(dir $(KERNEL_DIR)) && ln -sfn "$$dir" $(KERNEL_DIR) && echo "kernel: $$dir"
 
 kernel-tree: deps
 	@kernel/scripts/kernel.sh tree
@@ -120,7 +122,7 @@ check-pages: rootfs
 		$(MAKE) --no-print-directory kernel KERNEL_VARIANT=$$v || { status=1; continue; }; \
 		echo "== guest: $(TOP)/tests/vm/pages-tests.list on the $$v kernel"; \
 		VM_TEST_LISTS=$(TOP)/tests/vm/pages-tests.list VM_RUN_DIR=$(BUILD)/vm-$$v \
-			tests/vm/run.sh $(BUILD)/kernel-$$v.out $(ROOTFS_DIR) || status=1; \
+			tests/vm/run.sh $(BUILD)/$(KERNEL_BASE)/kernel-$$v.out $(ROOTFS_DIR) || status=1; \
 	done; exit $$status
 
 # memslot_lock_stress for long (STRESS_DURATION=1800), seed printed

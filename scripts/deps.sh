@@ -18,8 +18,9 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# The Debian source of every base kernel (KERNEL_BASES, scripts/lib.sh).
 HOST_PACKAGES=(
-	"$KSRC_PKG" gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
+	"${KERNEL_BASES[@]/#/linux-source-}" gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 	bpftool libbpf-dev clang llvm dwarves libelf-dev zlib1g-dev bc flex
 	bison libssl-dev cpio ccache mmdebstrap make git rsync python3
 	util-linux coreutils gawk libcmocka-dev file libncurses-dev tmux

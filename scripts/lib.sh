@@ -8,15 +8,25 @@ BUILD=${BUILD:-$TOP/build}
 CACHE=${KVMLOCK_CACHE:-/var/cache/kvmlock}
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 
-# Where the base kernel source comes from: Debian's linux-source-6.1.
-KSRC_PKG=linux-source-6.1
-# shellcheck disable=SC2034 # used by the scripts that source this file
-KSRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
-
 die() {
 	echo "${0##*/}: error: $*" >&2
 	exit 1
 }
+
+# The kernel the series applies to (KERNEL_BASE): Debian's
+# linux-source-<base>, with the series of kernel/<base>/. Each base has its
+# tree and build directories under $BUILD/<base>/.
+KERNEL_BASES=(6.1 6.12)
+KERNEL_BASE=${KERNEL_BASE:-6.1}
+case " ${KERNEL_BASES[*]} " in
+*" $KERNEL_BASE "*) ;;
+*) die "KERNEL_BASE=$KERNEL_BASE: the bases are ${KERNEL_BASES[*]}" ;;
+esac
+KSRC_PKG=linux-source-$KERNEL_BASE
+# shellcheck disable=SC2034 # used by the scripts that source this file
+KSRC_TARBALL=/usr/src/linux-source-$KERNEL_BASE.tar.xz
+# shellcheck disable=SC2034
+KBUILD=$BUILD/$KERNEL_BASE
 
 note() {
 	echo "${0##*/}: $*" >&2

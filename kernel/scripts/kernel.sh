@@ -2,29 +2,31 @@
 # Build the patched arm64 kernel, its UAPI headers and the KVM selftests.
 #
 #   kernel.sh build [VARIANT]   cached build; prints the output directory
-#   kernel.sh tree              prepare build/linux (base + series) only
+#   kernel.sh tree              prepare build/<base>/linux (base + series) only
 #   kernel.sh config [VARIANT]  prepare the tree and configure it, no build
-#   kernel.sh export            write kernel/patches/ from build/linux
+#   kernel.sh export            write kernel/<base>/patches/ from build/<base>/linux
 #   kernel.sh key [VARIANT]     print the cache key
-#   kernel.sh reset             throw away build/linux
+#   kernel.sh reset             throw away build/<base>/linux
 #   kernel.sh bisect-check      build Image at every patch of the series
 #   kernel.sh mutant VARIANT DIFF DEST
 #                               that Image with DIFF applied, in DEST (make mutants)
 #
 # VARIANT "default" is kernel/config/kvmlock.config alone; any other VARIANT v
 # adds kernel/config/v.config (debug: lockdep and friends). Outputs are cached
-# in $CACHE/kernel/<key>, keyed by the Debian version, the toolchain, the
-# series, the config, the selftests built and the scripts (build_key).
+# in $CACHE/kernel/<key>, keyed by the base, the Debian version, the
+# toolchain, the series, the config, the selftests built and the scripts
+# (build_key). KERNEL_BASE (6.1 or 6.12, scripts/lib.sh) chooses the base
+# and its series, kernel/<base>/patches.
 #
-# build/linux holds the series as commits. Every command that would rewrite
-# it, and every build (a cache hit too), first refuses when it holds work
-# that is not in kernel/patches: uncommitted changes, or commits made after
-# kernel.sh last applied or exported the series.
+# build/<base>/linux holds the series as commits. Every command that would
+# rewrite it, and every build (a cache hit too), first refuses when it holds
+# work that is not in kernel/<base>/patches: uncommitted changes, or commits
+# made after kernel.sh last applied or exported the series.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 # Overridable so the host tests can drive this script with their own inputs.
-PATCHES=${KVMLOCK_PATCHES:-$TOP/kernel/patches}
+PATCHES=${KVMLOCK_PATCHES:-$TOP/kernel/$KERNEL_BASE/patches}
 CONFIG_DIR=${KVMLOCK_CONFIG_DIR:-$TOP/kernel/config}
 SERIES=$PATCHES/series
 # Not part of the series: written by export from cover-letter.txt beside
@@ -35,8 +37,12 @@ COVER_TEMPLATE=$(dirname "$PATCHES")/cover-letter.txt
 # derived from the RFC keep their author and Signed-off-by.
 PROJECT_IDENTITY="kvmlock developers <dev@kvmlock.invalid>"
 UPSTREAM_AUTHORS="Alexandru Elisei <alexandru.elisei@arm.com>"
-TREE=$BUILD/linux
-SELFTEST_LIST=$TOP/tests/vm/kvm-selftests.list
+TREE=$KBUILD/linux
+# The upstream KVM selftests of the base (6.1: kvm-selftests.list).
+case $KERNEL_BASE in
+6.1) SELFTEST_LIST=$TOP/tests/vm/kvm-selftests.list ;;
+*) SELFTEST_LIST=$TOP/tests/vm/kvm-selftests-$KERNEL_BASE.list ;;
+esac
 # Our own guest tests written against the tree's KVM selftest library.
 OWN_SELFTESTS=$TOP/tests/guest/kselftest
 # 0: do not build them (a kernel without the series cannot: make bench).
@@ -147,6 +153,7 @@ build_key() {
 	local variant=$1
 	{
 		echo "$variant"
+		echo "base $KERNEL_BASE"
 		[ "$BUILD_OWN_SELFTESTS" != 0 ] || echo "without our own selftests"
 		echo "$KVER"
 		echo "$TOOLCHAIN"
@@ -173,13 +180,13 @@ refuse_tree_work() {
 	[ -d "$TREE/.git" ] || die "$TREE is not a git tree: move it away, or 'make kernel-reset' to discard it"
 	dirty=$(tree_git status --porcelain) || die "cannot read the state of $TREE"
 	if [ -n "$dirty" ]; then
-		die "$TREE has uncommitted changes, which kernel/patches does not have; refusing to $doing. Commit them and run 'make kernel-export', or run 'make kernel-reset' to discard them"
+		die "$TREE has uncommitted changes, which kernel/$KERNEL_BASE/patches does not have; refusing to $doing. Commit them and run 'make kernel-export', or run 'make kernel-reset' to discard them"
 	fi
 	head=$(tree_git rev-parse -q --verify HEAD) || die "$TREE has no HEAD: 'make kernel-reset' to discard it"
 	base=$(tree_git rev-parse -q --verify kvmlock-base) ||
 		die "$TREE has no kvmlock-base tag: 'make kernel-reset' to discard it"
 	if [ "$head" != "$base" ] && [ "$head" != "$(state head)" ]; then
-		die "$TREE has commits that are not in kernel/patches; refusing to $doing. Run 'make kernel-export' first, or 'make kernel-reset' to discard them"
+		die "$TREE has commits that are not in kernel/$KERNEL_BASE/patches; refusing to $doing. Run 'make kernel-export' first, or 'make kernel-reset' to discard them"
 	fi
 }
 
@@ -419,6 +426,7 @@ build_own_selftests() {
 			-Wno-unused-parameter -U_FORTIFY_SOURCE -fno-stack-protector \
 			-fno-PIE -no-pie -static \
 			-I"$TREE/tools/include" -I"$TREE/tools/arch/arm64/include" \
+			-I"$TREE/tools/arch/arm64/include/generated" \
 			-isystem "$out/uapi/include" -I"$kst/kvm/include" \
 			-I"$kst/kvm/include/aarch64" -I"$kst" \
 			-o "$dest/kselftest/$(basename "$src" .c)" "$src" "${libs[@]}" \
@@ -428,8 +436,8 @@ build_own_selftests() {
 
 cmd_config() {
 	prepare_tree
-	mkdir -p "$BUILD/kernel-$1"
-	configure "$BUILD/kernel-$1"
+	mkdir -p "$KBUILD/kernel-$1"
+	configure "$KBUILD/kernel-$1"
 }
 
 # Under the lock of this key in the cache: build into $dest.tmp.PID, which
@@ -446,7 +454,7 @@ build_into_cache() {
 	tmp=$dest.tmp.$BASHPID
 	on_exit "rm -rf $(printf %q "$tmp")"
 	prepare_tree
-	out=$BUILD/kernel-$variant
+	out=$KBUILD/kernel-$variant
 	mkdir -p "$out" "$CCACHE_DIR"
 	export KBUILD_BUILD_USER=kvmlock KBUILD_BUILD_HOST=kvmlock
 	configure "$out"
@@ -490,7 +498,7 @@ cmd_build() {
 # (in a separate output directory), and the KVM selftests a commit changes,
 # then return the tree to its branch, also when interrupted.
 cmd_bisect_check() {
-	local out=$BUILD/kernel-bisect commits c n=0 branch tests
+	local out=$KBUILD/kernel-bisect commits c n=0 branch tests
 	prepare_tree
 	mapfile -t commits < <(tree_git rev-list --reverse kvmlock-base..HEAD)
 	branch=$(tree_git symbolic-ref -q --short HEAD || tree_git rev-parse HEAD)
@@ -532,7 +540,7 @@ cmd_mutant() {
 	tree_git apply --check "$diff" || die "${diff#"$TOP"/} does not apply to $TREE"
 	on_exit "tree_git checkout -q -- . || note 'could not restore $TREE: make kernel-reset'"
 	tree_git apply "$diff"
-	out=$BUILD/kernel-$variant
+	out=$KBUILD/kernel-$variant
 	mkdir -p "$out" "$CCACHE_DIR"
 	export KBUILD_BUILD_USER=kvmlock KBUILD_BUILD_HOST=kvmlock
 	configure "$out"
@@ -546,12 +554,12 @@ cmd_mutant() {
 }
 
 cmd_reset() {
-	rm -rf "$TREE" "$TREE.tmp" "$BUILD"/kernel-*
+	rm -rf "$TREE" "$TREE.tmp" "$KBUILD"/kernel-*
 }
 
 # The tree (and the build directories beside it) belong to this clone.
 with_tree() {
-	with_lock_file "$BUILD/.kernel-tree.lock" "another kernel.sh on $TREE" "$@"
+	with_lock_file "$KBUILD/.kernel-tree.lock" "another kernel.sh on $TREE" "$@"
 }
 
 cmd=${1:-build}

@@ -22,8 +22,8 @@ set -euo pipefail
 # one page at a time, with the trace events.
 BASELINE_BEFORE=-KVM-arm64-Pin-and-map-locked-memslots-in-batches.patch
 if [ -z "${BASELINE_PATCHES:-}" ]; then
-	BASELINE_PATCHES=$(grep -n -- "$BASELINE_BEFORE" "$TOP/kernel/patches/series" | cut -d: -f1)
-	[ -n "$BASELINE_PATCHES" ] || die "kernel/patches/series has no patch *$BASELINE_BEFORE"
+	BASELINE_PATCHES=$(grep -n -- "$BASELINE_BEFORE" "$TOP/kernel/$KERNEL_BASE/patches/series" | cut -d: -f1)
+	[ -n "$BASELINE_PATCHES" ] || die "kernel/$KERNEL_BASE/patches/series has no patch *$BASELINE_BEFORE"
 	BASELINE_PATCHES=$((BASELINE_PATCHES - 1))
 fi
 SIZES=${SIZES:-64,256,1024}
@@ -35,10 +35,10 @@ ROOTFS=$("$TOP/tests/vm/rootfs.sh")
 
 mkdir -p "$OUT/baseline-patches"
 rm -f "$OUT"/baseline-patches/*
-head -n "$BASELINE_PATCHES" "$TOP/kernel/patches/series" >"$OUT/baseline-patches/series"
+head -n "$BASELINE_PATCHES" "$TOP/kernel/$KERNEL_BASE/patches/series" >"$OUT/baseline-patches/series"
 [ "$(wc -l <"$OUT/baseline-patches/series")" = "$BASELINE_PATCHES" ] ||
 	die "the series has fewer than $BASELINE_PATCHES patches"
-while read -r p; do cp "$TOP/kernel/patches/$p" "$OUT/baseline-patches/"; done \
+while read -r p; do cp "$TOP/kernel/$KERNEL_BASE/patches/$p" "$OUT/baseline-patches/"; done \
 	<"$OUT/baseline-patches/series"
 
 echo "lock_perf $((REPS * 600)) sh scripts/lock_perf_guest.sh $SIZES $REPS" \
@@ -79,7 +79,7 @@ lock_table() {
 	echo
 	echo "\`make bench\` on $(date -u +%Y-%m-%d), $REPS repetitions, test VM (QEMU TCG, $VM_MEM)."
 	echo "baseline: patches 1-$BASELINE_PATCHES, top: $(head -n 1 "$baseline/series.log" | cut -d' ' -f2-)"
-	echo "series: patches 1-$(grep -c . "$TOP/kernel/patches/series"), top: $(head -n 1 "$series/series.log" | cut -d' ' -f2-)"
+	echo "series: patches 1-$(grep -c . "$TOP/kernel/$KERNEL_BASE/patches/series"), top: $(head -n 1 "$series/series.log" | cut -d' ' -f2-)"
 	echo
 	"$TOP/tests/bench/lock_perf_table.awk" "$OUT/baseline.log" "$OUT/series.log"
 	} >"$OUT/lock-perf.md"

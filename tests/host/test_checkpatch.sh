@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
-# scripts/checkpatch.pl --strict on every patch of kernel/patches. A
+# scripts/checkpatch.pl --strict on every patch of kernel/<base>/patches. A
 # complaint fails the test unless kernel/checkpatch-accepted.txt lists it
 # (justified in docs/kernel-series.md). checkpatch.pl and its data files
-# come from the Debian tarball, cached per Debian version.
+# come from the base's Debian tarball, cached per Debian version.
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 . "$(dirname "$0")/lib.sh"
 
-version=$(debian_kernel_version)
-tools=$CACHE/checkpatch/$version
-# Under a lock and in a directory of its own: two first runs at once (two
-# clones) must not extract into each other.
+accepted=$TOP/kernel/checkpatch-accepted.txt
+
+# checkpatch.pl of base $1, under a lock and in a directory of its own: two
+# first runs at once (two clones) must not extract into each other. Sets
+# $tools.
 extract_checkpatch() {
-	local part=$tools.tmp.$BASHPID
+	local base=$1 version tarball part
+	version=$(dpkg-query -W -f='${Version}' "linux-source-$base" 2>/dev/null) ||
+		die "linux-source-$base is not installed (run: make deps)"
+	tarball=/usr/src/linux-source-$base.tar.xz
+	tools=$CACHE/checkpatch/$version
+	part=$tools.tmp.$BASHPID
 	[ -f "$tools/scripts/checkpatch.pl" ] && return 0
-	trap 'rm -rf "$part"' EXIT
+	trap "rm -rf $(printf %q "$part")" EXIT
 	mkdir -p "$part"
-	tar -xJf "$KSRC_TARBALL" -C "$part" --strip-components=1 \
-		linux-source-6.1/scripts/checkpatch.pl \
-		linux-source-6.1/scripts/spelling.txt \
-		linux-source-6.1/scripts/const_structs.checkpatch ||
-		die "cannot extract checkpatch.pl from $KSRC_TARBALL"
+	tar -xJf "$tarball" -C "$part" --strip-components=1 \
+		"linux-source-$base/scripts/checkpatch.pl" \
+		"linux-source-$base/scripts/spelling.txt" \
+		"linux-source-$base/scripts/const_structs.checkpatch" ||
+		die "cannot extract checkpatch.pl from $tarball"
 	rm -rf "$tools"
 	mv "$part" "$tools"
 }
-with_lock checkpatch extract_checkpatch || exit 1
-accepted=$TOP/kernel/checkpatch-accepted.txt
 
 # Is "<patch> <complaint>" accepted? Lines: <patch glob>|<complaint line>
 is_accepted() {
@@ -39,20 +43,28 @@ is_accepted() {
 	return 1
 }
 
-while read -r name; do
-	case $name in '' | '#'*) continue ;; esac
-	out=$(cd "$tools" && perl scripts/checkpatch.pl --strict --no-tree \
-		--terse --no-summary "$TOP/kernel/patches/$name" 2>&1)
-	bad=()
-	while IFS= read -r line; do
-		[ -n "$line" ] || continue
-		complaint=$(sed -E 's/^[^:]+:[0-9]+: //' <<<"$line")
-		is_accepted "$name" "$complaint" || bad+=("$line")
-	done <<<"$out"
-	if [ ${#bad[@]} -eq 0 ]; then
-		ok "$name"
-	else
-		not_ok "$name" "$(printf "%s\n" "${bad[@]:0:10}")"
-	fi
-done <"$TOP/kernel/patches/series"
+# Every base with a series, each patch with its base's checkpatch.pl.
+for base in "${KERNEL_BASES[@]}"; do
+	patches=$TOP/kernel/$base/patches
+	[ -f "$patches/series" ] || continue
+	with_lock "checkpatch-$base" extract_checkpatch "$base" || exit 1
+	# with_lock ran it in a subshell: $tools again, now extracted.
+	tools=$CACHE/checkpatch/$(dpkg-query -W -f='${Version}' "linux-source-$base")
+	while read -r name; do
+		case $name in '' | '#'*) continue ;; esac
+		out=$(cd "$tools" && perl scripts/checkpatch.pl --strict --no-tree \
+			--terse --no-summary "$patches/$name" 2>&1)
+		bad=()
+		while IFS= read -r line; do
+			[ -n "$line" ] || continue
+			complaint=$(sed -E 's/^[^:]+:[0-9]+: //' <<<"$line")
+			is_accepted "$name" "$complaint" || bad+=("$line")
+		done <<<"$out"
+		if [ ${#bad[@]} -eq 0 ]; then
+			ok "$base: $name"
+		else
+			not_ok "$base: $name" "$(printf "%s\n" "${bad[@]:0:10}")"
+		fi
+	done <"$patches/series"
+done
 finish checkpatch

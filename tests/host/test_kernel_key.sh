@@ -57,13 +57,13 @@ changes() {
 	mv "$tmp/saved" "$copy"
 }
 
-first_patch=$(grep -m1 -v '^#' "$copy/kernel/patches/series")
+first_patch=$(grep -m1 -v '^#' "$copy/kernel/$KERNEL_BASE/patches/series")
 changes yes "a patch's text" <<EOF
-sed -i '1,/^Subject:/s/^Subject: .*/&x/' kernel/patches/$first_patch
+sed -i '1,/^Subject:/s/^Subject: .*/&x/' kernel/$KERNEL_BASE/patches/$first_patch
 EOF
 changes yes "the series (a patch dropped)" <<EOF
-sed -i '\$d' kernel/patches/series
-rm -f kernel/patches/$(tail -n 1 "$copy/kernel/patches/series")
+sed -i '\$d' kernel/$KERNEL_BASE/patches/series
+rm -f kernel/$KERNEL_BASE/patches/$(tail -n 1 "$copy/kernel/$KERNEL_BASE/patches/series")
 EOF
 changes yes "kvmlock.config" <<'EOF'
 echo CONFIG_DEBUG_LIST=y >>kernel/config/kvmlock.config
@@ -134,24 +134,24 @@ expect_fail "build of an unknown variant fails" "unknown kernel variant 'degub'"
 	env TOP="$copy" "$copy/kernel/scripts/kernel.sh" build degub
 nothing_made "unknown variant"
 
-echo "0099-no-such.patch" >>"$copy/kernel/patches/series"
+echo "0099-no-such.patch" >>"$copy/kernel/$KERNEL_BASE/patches/series"
 for c in build tree key; do
 	expect_fail "$c: a series line naming a missing patch fails, naming it" \
 		"series names 0099-no-such.patch, which does not exist" \
 		env TOP="$copy" "$copy/kernel/scripts/kernel.sh" "$c"
 done
 nothing_made "missing patch"
-sed -i '$d' "$copy/kernel/patches/series"
+sed -i '$d' "$copy/kernel/$KERNEL_BASE/patches/series"
 
-cp "$copy/kernel/patches/$first_patch" "$copy/kernel/patches/0099-unlisted.patch"
+cp "$copy/kernel/$KERNEL_BASE/patches/$first_patch" "$copy/kernel/$KERNEL_BASE/patches/0099-unlisted.patch"
 expect_fail "a patch the series does not name fails, naming it" \
-	"kernel/patches/0099-unlisted.patch is not in kernel/patches/series" \
+	"kernel/$KERNEL_BASE/patches/0099-unlisted.patch is not in kernel/$KERNEL_BASE/patches/series" \
 	env TOP="$copy" "$copy/kernel/scripts/kernel.sh" build
 nothing_made "unlisted patch"
-rm "$copy/kernel/patches/0099-unlisted.patch"
+rm "$copy/kernel/$KERNEL_BASE/patches/0099-unlisted.patch"
 
-rm "$copy/kernel/patches/series"
-expect_fail "no series file fails" "no series file kernel/patches/series" \
+rm "$copy/kernel/$KERNEL_BASE/patches/series"
+expect_fail "no series file fails" "no series file kernel/$KERNEL_BASE/patches/series" \
 	env TOP="$copy" "$copy/kernel/scripts/kernel.sh" build
 nothing_made "no series file"
 

@@ -21,7 +21,7 @@ set -uo pipefail
 KSH=$TOP/kernel/scripts/kernel.sh
 WORK=$BUILD/host-test
 export BUILD=$WORK KVMLOCK_CACHE=$WORK/cache
-TREE=$WORK/linux
+TREE=$WORK/$KERNEL_BASE/linux
 cache=$KVMLOCK_CACHE/kernel
 . "$(dirname "$0")/lib.sh"
 unset KVMLOCK_PATCHES KVMLOCK_CONFIG_DIR KVMLOCK_OWN_SELFTESTS
@@ -181,14 +181,14 @@ rm -f "$TREE/kvmlock-untracked.txt"
 git -C "$TREE" -c user.name=Test -c user.email=test@localhost \
 	commit -q --allow-empty -m "test: unexported"
 expect_fail "unexported commits: tree refuses" \
-	"commits that are not in kernel/patches.*make kernel-export" ksh tree
+	"commits that are not in kernel/[0-9.]*/patches.*make kernel-export" ksh tree
 expect_fail "unexported commits: build refuses although the cache has the series" \
-	"commits that are not in kernel/patches" \
+	"commits that are not in kernel/[0-9.]*/patches" \
 	env KVMLOCK_OWN_SELFTESTS=0 KVMLOCK_PATCHES="$patches" "$KSH" build
 mkdir -p "$WORK/patches2"
 : >"$WORK/patches2/series"
 expect_fail "unexported commits: refused for another series too" \
-	"commits that are not in kernel/patches" \
+	"commits that are not in kernel/[0-9.]*/patches" \
 	env KVMLOCK_PATCHES="$WORK/patches2" "$KSH" tree
 expect "the unexported commit is still there" "test: unexported" \
 	"$(git -C "$TREE" log -1 --format=%s)"
@@ -197,7 +197,7 @@ expect "the unexported commit is still there" "test: unexported" \
 # re-extracted): the tree is left as it is, with how to keep the work.
 echo 6.1.0-older >"$TREE/.git/kvmlock-debian-version"
 expect_fail "Debian version changed, unexported commits: tree refuses" \
-	"commits that are not in kernel/patches.*refusing to replace it with Debian.*make kernel-export.*make kernel-reset" \
+	"commits that are not in kernel/[0-9.]*/patches.*refusing to replace it with Debian.*make kernel-export.*make kernel-reset" \
 	ksh tree
 git -C "$TREE" reset -q --hard HEAD~1
 echo "# local edit" >>"$TREE/Makefile"

@@ -160,17 +160,17 @@ expect_fail "a kernel that does not build is an error" "alpha: the kasan kernel 
 	run_mutants t1 MUTANTS=alpha
 
 # The series' tree, thrown away after: a git repository whose index is the
-# base with kernel/patches applied. The base is the kvmlock-base commit of
-# a tree kernel.sh extracted for the installed Debian version (build/linux,
-# or test_kernel_script.sh's build/host-test/linux), its objects borrowed,
+# base with kernel/<base>/patches applied. The base is the kvmlock-base commit of
+# a tree kernel.sh extracted for the installed Debian version (build/<base>/linux,
+# or test_kernel_script.sh's build/host-test/<base>/linux), its objects borrowed,
 # never copied; else the files the series and the mutants touch, extracted
 # from Debian's tarball. Never a tree's working files: make bench leaves
-# build/linux at part of the series. Sets $series_from, or says why not.
+# build/<base>/linux at part of the series. Sets $series_from, or says why not.
 series_tree() {
 	local work=$1 kver src tree='' top p
 	kver=$(debian_kernel_version 2>&1) || { echo "$kver"; return 1; }
 	git init -q "$work" || return 1
-	for src in "$BUILD/linux" "$BUILD/host-test/linux"; do
+	for src in "$KBUILD/linux" "$BUILD/host-test/$KERNEL_BASE/linux"; do
 		[ "$(cat "$src/.git/kvmlock-debian-version" 2>/dev/null)" = "$kver" ] || continue
 		tree=$(git -C "$src" rev-parse -q --verify 'kvmlock-base^{tree}') || continue
 		echo "$src/.git/objects" >"$work/.git/objects/info/alternates"
@@ -179,12 +179,12 @@ series_tree() {
 	done
 	if [ -z "$tree" ]; then
 		[ -f "$KSRC_TARBALL" ] || {
-			echo "no base for the series: no tree kernel.sh extracted for Debian $KSRC_PKG $kver ($BUILD/linux, $BUILD/host-test/linux), and no $KSRC_TARBALL (run: make deps)"
+			echo "no base for the series: no tree kernel.sh extracted for Debian $KSRC_PKG $kver ($KBUILD/linux, $BUILD/host-test/$KERNEL_BASE/linux), and no $KSRC_TARBALL (run: make deps)"
 			return 1
 		}
 		top=$(tar -tJf "$KSRC_TARBALL" | head -n 1)
 		mapfile -t paths < <(sed -n 's|^diff --git a/\([^ ]*\) b/.*|'"$top"'\1|p' \
-			"$TOP"/kernel/patches/*.patch "$TOP"/tests/mutants/*.diff | sort -u)
+			"$TOP"/kernel/$KERNEL_BASE/patches/*.patch "$TOP"/tests/mutants/*.diff | sort -u)
 		# Files the series creates are not in the tarball: tar says so,
 		# and the patches below fail if anything else is missing.
 		tar -xJf "$KSRC_TARBALL" -C "$work" --strip-components=1 "${paths[@]}" 2>/dev/null
@@ -194,8 +194,8 @@ series_tree() {
 	git -C "$work" read-tree "$tree" || return 1
 	while read -r p || [ -n "$p" ]; do
 		case $p in '' | '#'*) continue ;; esac
-		git -C "$work" apply --cached "$TOP/kernel/patches/$p" || { echo "kernel/patches/$p does not apply"; return 1; }
-	done <"$TOP/kernel/patches/series"
+		git -C "$work" apply --cached "$TOP/kernel/$KERNEL_BASE/patches/$p" || { echo "kernel/$KERNEL_BASE/patches/$p does not apply"; return 1; }
+	done <"$TOP/kernel/$KERNEL_BASE/patches/series"
 }
 series_from='' series_ok=0
 series_tree "$tmp/series" >"$tmp/series.out" 2>&1 && series_ok=1
@@ -234,7 +234,7 @@ check "tests/mutants has mutants ($n)" test $? = 0
 # memslot_lock_test's sub-tests are chosen by name (a test_NAME function of
 # the series' memslot_lock_test.c without "test_"): a number would pick
 # another case once one is inserted before it.
-mapfile -t subtests < <(sed -n 's/^+static void test_\([a-z0-9_]*\)(.*/\1/p' "$TOP"/kernel/patches/*.patch | sort -u)
+mapfile -t subtests < <(sed -n 's/^+static void test_\([a-z0-9_]*\)(.*/\1/p' "$TOP"/kernel/$KERNEL_BASE/patches/*.patch | sort -u)
 check "the series' memslot_lock_test has sub-tests (${#subtests[@]}), huge_memslot among them" \
 	grep -qx huge_memslot <(printf '%s\n' "${subtests[@]}")
 named=0

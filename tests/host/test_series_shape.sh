@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kernel/patches reads as a series for upstream review: a cover letter
+# kernel/<base>/patches reads as a series for upstream review: a cover letter
 # naming every patch; each patch from an upstream author (the RFC's) or from
 # the project's one identity, signed last by the project, an RFC patch
 # keeping its author's Signed-off-by and a bracketed note of our changes;
@@ -143,8 +143,12 @@ else
 	not_ok "fixture: no cover letter" "$out"
 fi
 
-problems=$(shape_problems "$TOP/kernel/patches")
-n=$(grep -cv '^#' "$TOP/kernel/patches/series")
-expect "kernel/patches ($n patches) is in shape" "" "$problems"
+for base in "${KERNEL_BASES[@]}"; do
+	dir=$TOP/kernel/$base/patches
+	[ -f "$dir/series" ] || continue
+	problems=$(shape_problems "$dir")
+	n=$(grep -cv '^#' "$dir/series")
+	expect "kernel/$base/patches ($n patches) is in shape" "" "$problems"
+done
 
 finish series-shape

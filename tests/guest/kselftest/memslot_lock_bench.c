@@ -33,6 +33,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
+#include "selftest_compat.h"
 #include "timing.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -180,7 +181,7 @@ static struct kvm_vm *create_bench_vm(struct kvm_vcpu **vcpu, uint64_t npages,
 
 	vm_userspace_mem_region_add(vm, src, GPA, SLOT, npages, 0);
 	virt_map(vm, GPA, GPA, npages);
-	ucall_init(vm, NULL);
+	kvmlock_ucall_init(vm);
 	vcpu_args_set(*vcpu, 2, GPA, npages);
 	*hva = addr_gpa2hva(vm, GPA);
 	return vm;

@@ -37,6 +37,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
+#include "selftest_compat.h"
 
 #include "memslot_footprint.h"
 
@@ -141,7 +142,7 @@ static void vm_setup(struct vm_ctx *c)
 
 	/* extra pages for the guest page tables of the memslot, in memslot 0 */
 	c->vm = __vm_create_with_one_vcpu(&c->vcpu, bytes / 4096, guest_code);
-	ucall_init(c->vm, NULL);
+	kvmlock_ucall_init(c->vm);
 	c->hva = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		      -1, 0);
 	TEST_ASSERT(c->hva != MAP_FAILED, "mmap: %s", strerror(errno));

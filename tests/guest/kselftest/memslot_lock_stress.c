@@ -53,6 +53,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
+#include "selftest_compat.h"
 
 #include "timing.h"
 
@@ -437,7 +438,7 @@ static void vm_open(struct worker *w)
 
 	/* The extra pages size the guest page tables, in memslot 0. */
 	w->vm = __vm_create_with_one_vcpu(&w->vcpu, total_guest_pages(w), guest_code);
-	ucall_init(w->vm, NULL);
+	kvmlock_ucall_init(w->vm);
 	/* 1/64 of the IPA space: the ucall MMIO address is at 5/8 of it. */
 	TEST_ASSERT(w->vm->pa_bits >= 36, "IPA space of %u bits: too small",
 		    w->vm->pa_bits);

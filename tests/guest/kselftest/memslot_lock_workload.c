@@ -31,6 +31,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
+#include "selftest_compat.h"
 #include "timing.h"
 
 /* lock_cap(): 0 or -errno, so that a step states the result it expects */
@@ -132,7 +133,7 @@ static void events_scenario(unsigned int hold_seconds)
 	add_slot(vm, SLOT_A, GPA_A, NPAGES_A);
 	add_slot(vm, SLOT_B, GPA_B, NPAGES_B);
 	/* After adding the memslots: it picks an IPA outside all of them. */
-	ucall_init(vm, NULL);
+	kvmlock_ucall_init(vm);
 
 	step(vm, "lock slot 1 RW", LOCK, SLOT_A, RW, 0);
 	step(vm, "lock slot 2 R", LOCK, SLOT_B, RO, 0);
