@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host tests of kernel/scripts/kernel.sh on a real extraction of Debian's
-# linux-source-6.1, in a tree of its own (build/host-test/linux) and a cache
-# of its own (build/host-test/cache):
+# linux-source-6.1, in a tree of its own ($KVMLOCK_CACHE/host-test/linux)
+# and a cache of its own ($KVMLOCK_CACHE/host-test/cache):
 #  - a series round-trips: commit in the tree, export, re-apply, export again
 #    gives byte-identical patches;
 #  - a patch that does not apply stops the tree and is named;
@@ -19,7 +19,23 @@ set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 KSH=$TOP/kernel/scripts/kernel.sh
-WORK=$BUILD/host-test
+# Extracting the tree takes kernel.sh about 40 s: the test works in the
+# cache, where the tree stays for the next run, of this clone or another
+# (a clean clone has no build/), one run at a time (the lock, held until
+# this script exits). The tree is removed first when it was not extracted
+# by this kernel.sh and lib.sh for this Debian version ($WORK/extracted-by,
+# written once the extraction passed its checks), so that extract_base as
+# it is now is what gets tested.
+WORK=$CACHE/host-test
+mkdir -p "$WORK"
+exec 9>>"$WORK.lock"
+if ! flock -n 9; then
+	note "waiting for another test_kernel_script.sh (lock $WORK.lock)"
+	flock 9
+fi
+extracted_by="$(hash_files "$KSH" "$TOP/scripts/lib.sh") $(debian_kernel_version)"
+[ "$(cat "$WORK/extracted-by" 2>/dev/null)" = "$extracted_by" ] ||
+	rm -rf "$WORK/linux" "$WORK/linux.tmp" "$WORK/extracted-by"
 export BUILD=$WORK KVMLOCK_CACHE=$WORK/cache
 TREE=$WORK/linux
 cache=$KVMLOCK_CACHE/kernel
@@ -96,6 +112,7 @@ if out=$(ksh tree 2>&1) &&
 	[ "$(git -C "$TREE" rev-parse HEAD)" = "$(git -C "$TREE" rev-parse kvmlock-base)" ] &&
 	git -C "$TREE" log -1 --format=%s | grep -q "^Debian linux-source-6.1 $(debian_kernel_version)$"; then
 	ok "empty series: tree is the base commit naming the Debian version"
+	echo "$extracted_by" >"$WORK/extracted-by"
 else
 	not_ok "empty series: tree is the base commit naming the Debian version" "$out"
 fi
