@@ -6,6 +6,16 @@
 # guest tests (report.sh's per-test times). Ends with one line
 # "N passed, N failed, N skipped" over all.
 #
+# In two lanes, with two CPUs or more (CHECK_LANES=1: one): the debug
+# kernels are built (or taken from the cache) first; then the main lane
+# boots the test VM (then prom_check.sh on its files) and the movable-zone
+# VM, its output shown as it goes, while the side lane, a session of its
+# own, runs the host tests, then boots the VM without FWB and on each debug
+# kernel, its output in $BUILD/check-side.log, shown after. QEMU's two
+# vCPU threads are busy together only for a part of a boot (the stress
+# runs), so the two lanes fit in two CPUs. In one lane: host tests, main
+# lane, then the side lane's boots.
+#
 #   check.sh [--host | --vm] [--variants 'V...'] KERNEL_DIR [ROOTFS_DIR]
 #   check.sh --refuse-env
 #
@@ -22,6 +32,8 @@
 # (make check runs it before it builds anything).
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# This script, for the side lane to source.
+CHECK_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/${BASH_SOURCE[0]##*/}
 
 # The test VM's settings (tests/vm/run.sh, watchdog.sh) and the kernel's
 # inputs (kernel/scripts/kernel.sh).
@@ -134,40 +146,127 @@ boot() {
 		"$TOP/tests/vm/run.sh" "$kdir" "$ROOTFS"
 }
 
-vm_suites() {
+# The main lane's boots: the test VM, then the movable zone.
+main_boots() {
 	local vm=$TOP/tests/vm
 	echo "== guest: test VM"
 	boot "$KDIR" "$BUILD/vm" "$vm/kvm-selftests.list $vm/guest-tests.list"
 	# What kvmlock-top exported in that run, through the real Prometheus.
 	echo "== host: kvmlock-top's Prometheus files from the test VM"
 	run_suite --name "host prom_check.sh" "$TOP/tests/vm/prom_check.sh" "$BUILD/vm/payload/results"
-	# QEMU's -cpu max has FWB, so the cache maintenance that locking defers
-	# without it only runs on an older CPU: neoverse-n1 (no MTE either).
-	echo "== guest: test VM without FWB (-cpu neoverse-n1)"
-	boot "$KDIR" "$BUILD/vm-nofwb" "$vm/nofwb-tests.list" \
-		VM_CPU=neoverse-n1 VM_MACHINE=virt,virtualization=on,gic-version=3
 	# Long-term pins migrate pages out of ZONE_MOVABLE, which the other
 	# boots have none of: LOCK with every page migrated first.
 	echo "== guest: test VM with a movable zone (movablecore=1G)"
 	boot "$KDIR" "$BUILD/vm-movable" "$vm/movable-tests.list" VM_KERNEL_ARGS=movablecore=1G
 }
 
-# The kernel tests again on the debug kernels, each built (or taken from
-# the cache) here: lockdep and atomic-sleep checks (debug), KASAN and
-# kmemleak (kasan).
-variant_suites() {
-	local v kdir lists
-	for v in $VARIANTS; do
+# The side lane's boots: without FWB, then the kernel tests again on each
+# debug kernel of VARIANT_KDIRS ("VARIANT=KERNEL_DIR ..."): lockdep and
+# atomic-sleep checks (debug), KASAN and kmemleak (kasan).
+side_boots() {
+	local vm=$TOP/tests/vm v kdir lists
+	# QEMU's -cpu max has FWB, so the cache maintenance that locking defers
+	# without it only runs on an older CPU: neoverse-n1 (no MTE either).
+	echo "== guest: test VM without FWB (-cpu neoverse-n1)"
+	boot "$KDIR" "$BUILD/vm-nofwb" "$vm/nofwb-tests.list" \
+		VM_CPU=neoverse-n1 VM_MACHINE=virt,virtualization=on,gic-version=3
+	for v in $VARIANT_KDIRS; do
+		kdir=${v#*=} v=${v%%=*}
 		echo "== guest: kernel tests on the $v kernel"
-		if ! kdir=$("$TOP/kernel/scripts/kernel.sh" build "$v"); then
-			echo "check: the $v kernel did not build: counted as 1 failure"
-			failed=$((failed + 1))
-			continue
-		fi
-		lists=$TOP/tests/vm/debug-tests.list
-		[ "$v" != kasan ] || lists="$lists $TOP/tests/vm/kmemleak-tests.list"
+		lists=$vm/debug-tests.list
+		[ "$v" != kasan ] || lists="$lists $vm/kmemleak-tests.list"
 		boot "$kdir" "$BUILD/vm-$v" "$lists"
 	done
+}
+
+# Builds (or takes from the cache) each debug kernel of VARIANTS, before
+# any boot: a build then never runs beside a test VM. VARIANT_KDIRS gets
+# "VARIANT=KERNEL_DIR" of each built; one that does not build is one
+# failure.
+build_variants() {
+	local v kdir
+	VARIANT_KDIRS=
+	for v in $VARIANTS; do
+		echo "== kernel: the $v kernel"
+		if kdir=$("$TOP/kernel/scripts/kernel.sh" build "$v"); then
+			VARIANT_KDIRS+=" $v=$kdir"
+		else
+			echo "check: the $v kernel did not build: counted as 1 failure"
+			failed=$((failed + 1))
+		fi
+	done
+}
+
+# The side lane (run in a session of its own by start_side): the host
+# tests when $1 is 1, then side_boots when $2 (ROOTFS_DIR) is set. Its
+# counts and test times go to $BUILD/check-side.counts when it ends:
+# "passed failed skipped", then TEST_TIMES, one a line.
+side_lane() {
+	local counts=$BUILD/check-side.counts t
+	ROOTFS=$2 VARIANT_KDIRS=$3
+	passed=0 failed=0 skipped=0 TEST_TIMES=()
+	[ "$1" != 1 ] || host_suites
+	[ -z "$ROOTFS" ] || side_boots
+	{
+		echo "$passed $failed $skipped"
+		for t in "${TEST_TIMES[@]}"; do printf '%s\n' "$t"; done
+	} >"$counts.tmp" && mv "$counts.tmp" "$counts"
+}
+
+# Starts the side lane in the background (side_lane's arguments), in a
+# session of its own: the terminal's SIGINT reaches only the main lane,
+# and the EXIT trap stops the side lane whole (run.sh stops its QEMU on
+# SIGTERM). Its output goes to $BUILD/check-side.log.
+start_side() {
+	SIDE_LOG=$BUILD/check-side.log
+	mkdir -p "$BUILD"
+	rm -f "$BUILD/check-side.counts"
+	local what="the boot without FWB"
+	[ -z "$3" ] || what="the boots without FWB and on the debug kernels"
+	[ "$1" != 1 ] || what="the host tests, then $what"
+	echo "check: meanwhile the side lane runs $what; its output: $SIDE_LOG, shown at the end"
+	# shellcheck disable=SC2016 # expanded by that bash
+	KDIR=$KDIR TOP=$TOP BUILD=$BUILD setsid bash -c '. "$1" && shift && side_lane "$@"' check.sh \
+		"$CHECK_SH" "$@" </dev/null >"$SIDE_LOG" 2>&1 &
+	SIDE_PID=$!
+	# shellcheck disable=SC2064 # the pid, now
+	trap "kill -TERM -- -$SIDE_PID 2>/dev/null; wait $SIDE_PID 2>/dev/null" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
+# Waits for the side lane, shows its output and adds its counts and test
+# times; a side lane that ends without its counts is one failure.
+finish_side() {
+	local counts=$BUILD/check-side.counts line n c
+	if kill -0 "$SIDE_PID" 2>/dev/null; then
+		echo "check: waiting for the side lane ($SIDE_LOG)"
+	fi
+	wait "$SIDE_PID"
+	trap - EXIT INT TERM HUP
+	echo "== check: the side lane's output ($SIDE_LOG):"
+	cat "$SIDE_LOG"
+	if [ ! -f "$counts" ]; then
+		echo "check: the side lane ended without its counts: counted as 1 failure"
+		failed=$((failed + 1))
+		return
+	fi
+	n=0
+	while IFS= read -r line; do
+		n=$((n + 1))
+		if [ "$n" -eq 1 ]; then
+			read -r -a c <<<"$line"
+			passed=$((passed + c[0])) failed=$((failed + c[1])) skipped=$((skipped + c[2]))
+		else
+			TEST_TIMES+=("$line")
+		fi
+	done <"$counts"
+}
+
+# Two lanes unless CHECK_LANES=1 or this machine has one CPU.
+two_lanes() {
+	[ "${CHECK_LANES:-2}" != 1 ] && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]
 }
 
 main() {
@@ -186,9 +285,20 @@ main() {
 	KDIR=${1:?usage: check.sh [--host | --vm] [--variants 'V...'] KERNEL_DIR [ROOTFS_DIR]}
 	ROOTFS=${2:-}
 	[[ $parts != *vm* ]] || [ -n "$ROOTFS" ] || die "usage: check.sh [--vm] KERNEL_DIR ROOTFS_DIR"
-	[[ $parts != *host* ]] || host_suites
-	[[ $parts != *vm* ]] || vm_suites
-	[[ $parts != *vm* ]] || variant_suites
+	if [[ $parts != *vm* ]]; then
+		host_suites
+	else
+		build_variants
+		if two_lanes; then
+			start_side "$([[ $parts == *host* ]] && echo 1 || echo 0)" "$ROOTFS" "$VARIANT_KDIRS"
+			main_boots
+			finish_side
+		else
+			[[ $parts != *host* ]] || host_suites
+			main_boots
+			side_boots
+		fi
+	fi
 	slowest_tests
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]

@@ -341,19 +341,52 @@ write_cover_letter() {
 	tree_git format-patch -q --cover-letter --numbered --zero-commit --no-signature \
 		-o "$tmp" kvmlock-base..HEAD
 	newest=$(tree_git log --format=%at kvmlock-base..HEAD | sort -n | tail -n 1)
+	# The shortlog names the commits' authors: those that are not upstream
+	# become the project, as set_identity() makes them in the patches.
 	awk -v tpl="$COVER_TEMPLATE" -v us="$PROJECT_IDENTITY" \
+		-v upstream="$UPSTREAM_AUTHORS" \
 		-v date="$(LC_ALL=C date -u -R -d "@$newest")" '
+	function name(id) { sub(/ <.*/, "", id); return id }
+	function flush_shortlog(   i, n) {
+		for (i = 1; i <= ngroups; i++) {
+			n = groups[i]
+			printf "%s (%d):\n%s\n\n", n, count[n], lines[n]
+		}
+		ngroups = 0
+	}
 	BEGIN {
 		getline subject <tpl
 		while ((getline line <tpl) > 0)
 			blurb = blurb line "\n"
 		sub(/^\n+/, "", blurb)
 		sub(/\n+$/, "", blurb)
+		n = split(upstream, a, "|")
+		for (i = 1; i <= n; i++)
+			known[name(a[i])] = 1
+		project = name(us)
 	}
 	/^From: / && !done_from { $0 = "From: " us; done_from = 1 }
 	/^Date: / && !done_date { $0 = "Date: " date; done_date = 1 }
 	{ sub(/\*\*\* SUBJECT HERE \*\*\*/, subject) }
-	$0 == "*** BLURB HERE ***" { print blurb; next }
+	$0 == "*** BLURB HERE ***" { print blurb; blurb_done = 1; next }
+	blurb_done && !shortlog_done && /^[^ ].* \([0-9]+\):$/ {
+		author = $0
+		sub(/ \([0-9]+\):$/, "", author)
+		if (!(author in known))
+			author = project
+		if (!(author in count))
+			groups[++ngroups] = author
+		in_group = 1
+		next
+	}
+	in_group && /^  / {
+		lines[author] = lines[author] (lines[author] == "" ? "" : "\n") $0
+		if ($0 !~ /^    /)
+			count[author]++
+		next
+	}
+	in_group && /^$/ { in_group = 0; next }
+	ngroups && !in_group { flush_shortlog(); shortlog_done = 1 }
 	{ print }
 	' "$tmp/$COVER_LETTER" >"$PATCHES/$COVER_LETTER"
 	rm -rf "$tmp"

@@ -9,8 +9,10 @@
 #     LOOP_S seconds: utime + stime from /proc/<pid>/stat, and the events
 #     it received and lost (its NDJSON).
 # A benchmark: it fails only when a workload or the tool fails, or prints
-# no figures, never on a figure. TOOL, WORKLOAD, PROC and the sizes
-# override (tests/host/test_kvmlock_top_cost.sh runs it with stand-ins).
+# no figures, never on a figure. TOOL, WORKLOAD, PROC, the sizes and
+# SETTLE_S (1: the seconds given the tool to attach, and the looping VMs
+# to start, before a measure) override (tests/host/test_kvmlock_top_cost.sh
+# runs it with stand-ins and short waits).
 TOOL=${TOOL:-/kvmlock/inspector/kvmlock-top}
 W=${WORKLOAD:-/kvmlock/kselftest/memslot_lock_workload}
 PROC=${PROC:-/proc}
@@ -19,6 +21,7 @@ REPS=${REPS:-7}
 LOOP_MIB=${LOOP_MIB:-4}
 LOOP_S=${LOOP_S:-20}
 VMS=${VMS:-1 16}
+SETTLE_S=${SETTLE_S:-1}
 HZ=${HZ:-100}			# USER_HZ: /proc/<pid>/stat counts in 1/100 s
 D=${TMPDIR:-/tmp}/kvmlock-top-cost
 rm -rf "$D"
@@ -40,11 +43,11 @@ trap cleanup EXIT
 
 # Starts the tool (arguments: its command line), output in $D/tool.out;
 # $tool is its pid. Attached once its first line is out (top -j 1 prints
-# every second) or, for trace, after a second.
+# every second) or, for trace, after a second (SETTLE_S).
 tool_start() {
 	"$TOOL" "$@" >"$D/tool.out" 2>"$D/tool.err" &
 	tool=$!
-	sleep 1
+	sleep "$SETTLE_S"
 	kill -0 $tool 2>/dev/null || fail "kvmlock-top $* exited at start: $(head -n 1 "$D/tool.err")"
 }
 
@@ -113,7 +116,7 @@ for n in $VMS; do
 		pids="$pids $!"
 		i=$((i + 1))
 	done
-	sleep 1
+	sleep "$SETTLE_S"
 	t0=$(cpu_ticks $tool)
 	sleep "$LOOP_S"
 	t1=$(cpu_ticks $tool)

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Every bpftrace one-liner of docs/bpftrace.md, run as the doc gives it while
 # kselftest/memslot_lock_workload runs its known sequence of lock operations,
-# and its output checked exactly. The "<!-- test: ID [workload options] -->"
-# line above each one-liner names its check below; a one-liner without one,
-# or an ID without a check, fails.
+# and its output checked exactly; the one-liners that give the workload the
+# same options watch one run of it, four at a time. The "<!-- test: ID
+# [workload options] -->" line above each one-liner names its check below;
+# a one-liner without one, or an ID without a check, fails.
 DOC=/kvmlock/docs/bpftrace.md
 W=/kvmlock/kselftest/memslot_lock_workload
 . "$(dirname "$0")/lib.sh"
@@ -19,9 +20,13 @@ marked=$(grep -vc '^NO-TEST-MARKER|' /tmp/oneliners.txt)
 [ "$total" -ge 8 ] && [ "$marked" = "$total" ]
 result $? "docs/bpftrace.md has $total one-liners (at least 8), each with a test marker"
 
-# Tracepoints a one-liner attaches to: bpftool shows them once attached.
-attached() {
-	bpftool perf show pid "$1" 2>/dev/null | grep -c 'tracepoint  kvm_memslot_'
+# Each pid's kvm_memslot_* tracepoints, as bpftool shows them once attached
+# ("pid PID  fd N: prog_id N  tracepoint  kvm_memslot_..."), in $1.
+perf_show() {
+	bpftool perf show >"$1" 2>/dev/null
+}
+attached() { # pid, perf_show's file
+	grep "^pid $1 " "$2" | grep -c 'tracepoint  kvm_memslot_'
 }
 
 hist_totals() { # "@map[key]: total" for each histogram in the output
@@ -73,41 +78,86 @@ verify() { # id, output file, workload pid
 	esac
 }
 
-while IFS='|' read -r id opts cmd; do
-	out=/tmp/bpftrace-$id.txt
-	probes=$(echo "$cmd" | grep -o 'tracepoint:kvm:kvm_memslot_[a-z_]*' | wc -l)
-	sh -c "exec $cmd" </dev/null >"$out" 2>&1 &
-	bt=$!
+# One-liners that give the workload the same options watch one run of it
+# together, up to 4 (memory: a bpftrace holds LLVM), each as if alone (its
+# checks are about the workload's pid and VMs; nothing else locks
+# meanwhile): started at once, since each bpftrace's start (over 10 s of
+# CPU under TCG) keeps one vCPU busy; the workload run once every one is
+# attached (or 60 s, and 15 s more for each one-liner, have passed); each
+# stopped with Ctrl-C and its output checked. Groups in doc order of their
+# first one-liner; /tmp/oneliners.txt gets each one's group first.
+awk -F'|' '{ n = seen[$2]++; print int(n / 4) "/" $2 "|" $0 }' /tmp/oneliners.txt >/tmp/grouped.txt
+cut -d'|' -f1 /tmp/grouped.txt | awk '!seen[$0]++' >/tmp/groups.txt
+rm -f /tmp/attached-* /tmp/stopped-*
+g=0
+while IFS= read -r group; do
+	g=$((g + 1))
+	gopts=${group#*/}
+	: >/tmp/group.txt
+	while IFS='|' read -r grp id opts cmd; do
+		[ "$grp" = "$group" ] || continue
+		probes=$(echo "$cmd" | grep -o 'tracepoint:kvm:kvm_memslot_[a-z_]*' | wc -l)
+		sh -c "exec $cmd" </dev/null >/tmp/bpftrace-$id.txt 2>&1 &
+		echo "$id $! $probes" >>/tmp/group.txt
+	done </tmp/grouped.txt
+	limit=$((120 + 30 * $(wc -l </tmp/group.txt)))
 	i=0
-	while [ "$(attached $bt)" != "$probes" ] && [ $i -lt 120 ] &&
-		kill -0 $bt 2>/dev/null; do
+	while :; do
+		perf_show /tmp/perf-show.txt
+		pending=0
+		while read -r id bt probes; do
+			[ -e /tmp/attached-$id ] && continue
+			kill -0 $bt 2>/dev/null || continue
+			if [ "$(attached $bt /tmp/perf-show.txt)" = "$probes" ]; then
+				echo $((i / 2)) >/tmp/attached-$id
+			else
+				pending=$((pending + 1))
+			fi
+		done </tmp/group.txt
+		[ $pending = 0 ] || [ $i -ge $limit ] && break
 		sleep 0.5
 		i=$((i + 1))
 	done
-	$W $opts </dev/null >/tmp/workload-$id.txt 2>&1
+	$W $gopts </dev/null >/tmp/workload-$g.txt 2>&1
 	rc=$?
-	pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload-$id.txt)
+	pid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' /tmp/workload-$g.txt)
 	# Ctrl-C, as a user stops it. Bounded: one CI run saw a bpftrace that
 	# never exited after it (nothing on the console), which hung the whole
 	# test; a second SIGINT is sent after 20 s, and a bpftrace alive 20 s
 	# after that is killed and fails the one-liner.
-	stopped=0
 	for sig in INT INT KILL; do
-		kill -$sig $bt 2>/dev/null
+		alive=
+		while read -r id bt probes; do
+			kill -0 $bt 2>/dev/null || continue
+			kill -$sig $bt 2>/dev/null
+			alive="$alive $id:$bt"
+		done </tmp/group.txt
+		[ -n "$alive" ] || break
 		i2=0
-		while kill -0 $bt 2>/dev/null && [ $i2 -lt 40 ]; do
+		while [ $i2 -lt 40 ]; do
+			left=0
+			for a in $alive; do kill -0 ${a#*:} 2>/dev/null && left=1; done
+			[ $left = 0 ] && break
 			sleep 0.5
 			i2=$((i2 + 1))
 		done
-		kill -0 $bt 2>/dev/null || break
-		stopped=$((stopped + 1))
-		echo "# one-liner $id: bpftrace still running 20 s after SIG$sig"
+		for a in $alive; do
+			kill -0 ${a#*:} 2>/dev/null || continue
+			echo x >>/tmp/stopped-${a%%:*}
+			echo "# one-liner ${a%%:*}: bpftrace still running 20 s after SIG$sig"
+		done
 	done
-	wait $bt
-	[ $rc = 0 ] && [ $stopped -lt 2 ] && verify "$id" "$out" "$pid"
-	ok=$?
-	result $ok "one-liner $id (attached after $((i / 2))s, workload pid $pid)"
-	grep -v '^Attaching\|^$' "$out" | sed 's/^/#   /'
-	[ $ok = 0 ] || sed 's/^/#   /' /tmp/workload-$id.txt
-done </tmp/oneliners.txt
+	while read -r id bt probes; do
+		wait $bt
+		out=/tmp/bpftrace-$id.txt
+		stopped=$(cat /tmp/stopped-$id 2>/dev/null | wc -l)
+		[ $rc = 0 ] && [ $stopped -lt 2 ] && verify "$id" "$out" "$pid"
+		ok=$?
+		att="attached after $(cat /tmp/attached-$id 2>/dev/null)s"
+		[ -e /tmp/attached-$id ] || att="never attached"
+		result $ok "one-liner $id ($att, workload pid $pid)"
+		grep -v '^Attaching\|^$' "$out" | sed 's/^/#   /'
+		[ $ok = 0 ] || sed 's/^/#   /' /tmp/workload-$g.txt
+	done </tmp/group.txt
+done </tmp/groups.txt
 exit $fail

@@ -6,6 +6,11 @@
 # boot. Then check.sh end to end with stand-ins for the host tests, run.sh
 # and kernel.sh:
 #  - the five boots, each with its lists and VM settings given explicitly;
+#  - two lanes: the main lane (the test VM, prom_check, the movable zone)
+#    shown as it runs, the side lane (host tests, no FWB, the debug
+#    kernels) beside it, shown after, its counts added; a side lane that
+#    dies is one failure, and an interrupted check.sh leaves nothing of
+#    it running; CHECK_LANES=1 and one CPU: one lane, in that order;
 #  - a time line for each suite, and the ten slowest tests before the end;
 #  - a boot that reports fewer tests than its lists name fails;
 #  - the environment cannot change what is tested: each knob of the test
@@ -102,6 +107,8 @@ cp "$TOP"/tests/vm/*.list "$fake/tests/vm/"
 cat >"$fake/tests/host/test_a.sh" <<'EOS'
 #!/bin/sh
 echo "host test ran" >>"$FAKE_LOG"
+# FAKE_SIDE_DIES=1: its whole lane is killed, as by the OOM killer.
+[ -z "${FAKE_SIDE_DIES:-}" ] || kill -KILL 0
 echo "a: 1 passed, 0 failed"
 EOS
 cat >"$fake/tests/vm/prom_check.sh" <<'EOS'
@@ -118,6 +125,8 @@ cat >"$fake/tests/vm/run.sh" <<'EOS'
 # Says how it was called; reports every test of its lists (one less with
 # FAKE_SHORT=1) as passed, the Nth in N seconds.
 echo "run.sh ${1##*/} run=${VM_RUN_DIR##*/} lists=$(for l in $VM_TEST_LISTS; do printf '%s ' "${l##*/}"; done)cpu=${VM_CPU:-} machine=${VM_MACHINE:-} args=${VM_KERNEL_ARGS:-}" >>"$FAKE_LOG"
+# FAKE_HANG=RUN: that boot never ends (a QEMU that runs on).
+[ "${FAKE_HANG:-}" != "${VM_RUN_DIR##*/}" ] || exec sleep 613
 n=$(cat $VM_TEST_LISTS | grep -cv '^[[:space:]]*\(#\|$\)')
 n=$((n - ${FAKE_SHORT:-0}))
 cat $VM_TEST_LISTS | grep -v '^[[:space:]]*\(#\|$\)' | head -n "$n" | awk '{ printf "PASS  %-40s %6.1fs\n", $1, NR }'
@@ -125,10 +134,15 @@ echo "vm: $n tests listed, $n with a result"
 echo "vm: $n passed, 0 failed, 0 skipped"
 EOS
 chmod +x "$fake"/tests/host/*.sh "$fake"/tests/vm/*.sh "$fake/kernel/scripts/kernel.sh"
+# nproc: FAKE_CPUS CPUs (2).
+mkdir -p "$tmp/bin"
+# shellcheck disable=SC2016 # expanded by the stand-in
+printf '#!/bin/sh\necho "${FAKE_CPUS:-2}"\n' >"$tmp/bin/nproc"
+chmod +x "$tmp/bin/nproc"
 CHECK_SH=$TOP/tests/check.sh
 fake_check() { # check.sh arguments: its output and exit status; its calls in $tmp/log
 	: >"$tmp/log"
-	TOP=$fake BUILD=$tmp/build FAKE_LOG=$tmp/log FAKE_KERNELS=$tmp/kernels \
+	PATH=$tmp/bin:$PATH TOP=$fake BUILD=$tmp/build FAKE_LOG=$tmp/log FAKE_KERNELS=$tmp/kernels \
 		bash "$CHECK_SH" "$@" 2>&1
 	echo "exit $?"
 }
@@ -138,29 +152,60 @@ debug_n=$(count "$TOP/tests/vm/debug-tests.list")
 kasan_n=$(count "$TOP/tests/vm/debug-tests.list" "$TOP/tests/vm/kmemleak-tests.list")
 total=$((1 + main_n + 1 + $(count "$TOP/tests/vm/nofwb-tests.list") +
 	$(count "$TOP/tests/vm/movable-tests.list") + debug_n + kasan_n))
-out=$(fake_check "$tmp/kdir" "$tmp/rootfs")
-expect "make check: five boots, each with its own lists and settings" \
-	"host test ran
-run.sh kdir run=vm lists=kvm-selftests.list guest-tests.list cpu= machine= args=
+main_lane="run.sh kdir run=vm lists=kvm-selftests.list guest-tests.list cpu= machine= args=
 prom_check $tmp/build/vm/payload/results
+run.sh kdir run=vm-movable lists=movable-tests.list cpu= machine= args=movablecore=1G"
+side_lane="host test ran
 run.sh kdir run=vm-nofwb lists=nofwb-tests.list cpu=neoverse-n1 machine=virt,virtualization=on,gic-version=3 args=
-run.sh kdir run=vm-movable lists=movable-tests.list cpu= machine= args=movablecore=1G
 run.sh debug run=vm-debug lists=debug-tests.list cpu= machine= args=
-run.sh kasan run=vm-kasan lists=debug-tests.list kmemleak-tests.list cpu= machine= args=" \
-	"$(cat "$tmp/log")"
+run.sh kasan run=vm-kasan lists=debug-tests.list kmemleak-tests.list cpu= machine= args="
+out=$(fake_check "$tmp/kdir" "$tmp/rootfs")
+expect "make check: five boots, each with its own lists and settings; the main lane's in order" \
+	"$main_lane" "$(grep -vxF -f <(echo "$side_lane") "$tmp/log")"
+expect "... and the side lane's" "$side_lane" "$(grep -vxF -f <(echo "$main_lane") "$tmp/log")"
 expect "make check: all counted" "$total passed, 0 failed, 0 skipped
 exit 0" "$(tail -n 2 <<<"$out")"
-expect "make check: a time line for each suite: the host tests, five boots, prom_check" \
-	"check: host test_a.sh took
-check: boot vm took
+expect "make check: a time line for each suite, the main lane's, then the side lane's output after it" \
+	"check: boot vm took
 check: host prom_check.sh took
-check: boot vm-nofwb took
 check: boot vm-movable took
+== check: the side lane's output ($tmp/build/check-side.log):
+check: host test_a.sh took
+check: boot vm-nofwb took
 check: boot vm-debug took
-check: boot vm-kasan took" "$(sed -nE 's/^(check: .* took) [0-9]+\.[0-9]s$/\1/p' <<<"$out")"
+check: boot vm-kasan took" \
+	"$(sed -nE 's/^(check: .* took) [0-9]+\.[0-9]s$/\1/p; /^== check: the side lane/p' <<<"$out")"
 expect "make check: then the ten slowest tests, all of the main boot (its list is the longest)" \
 	"$(for i in $(seq "$main_n" -1 $((main_n - 9))); do printf '%8.1fs  (boot vm)\n' "$i"; done)" \
 	"$(sed -n '/^check: the ten slowest tests:$/,/^[0-9]* passed/p' <<<"$out" | sed '1d;$d' | sed -E 's/  [^ ]+ \(/  (/')"
+sequential="host test ran
+$main_lane
+${side_lane#*$'\n'}"
+out=$(CHECK_LANES=1 fake_check "$tmp/kdir" "$tmp/rootfs")
+expect "CHECK_LANES=1: one lane, host tests, main lane, side lane's boots" \
+	"$sequential|$total passed, 0 failed, 0 skipped" "$(cat "$tmp/log")|$(tail -n 2 <<<"$out" | head -n 1)"
+out=$(FAKE_CPUS=1 fake_check "$tmp/kdir" "$tmp/rootfs")
+expect "one CPU: one lane" "$sequential|$total passed, 0 failed, 0 skipped" \
+	"$(cat "$tmp/log")|$(tail -n 2 <<<"$out" | head -n 1)"
+out=$(FAKE_SIDE_DIES=1 fake_check "$tmp/kdir" "$tmp/rootfs")
+expect "a side lane killed: the main lane's counts and one failure" \
+	"check: the side lane ended without its counts: counted as 1 failure|$((1 + main_n + $(count "$TOP/tests/vm/movable-tests.list"))) passed, 1 failed, 0 skipped|exit 1" \
+	"$(grep 'side lane ended' <<<"$out")|$(tail -n 2 <<<"$out" | paste -sd'|')"
+# Interrupted while the side lane's first boot runs on: nothing of it left.
+: >"$tmp/log"
+PATH=$tmp/bin:$PATH TOP=$fake BUILD=$tmp/build FAKE_LOG=$tmp/log FAKE_KERNELS=$tmp/kernels \
+	FAKE_HANG=vm-nofwb bash "$CHECK_SH" --vm --variants '' "$tmp/kdir" "$tmp/rootfs" >"$tmp/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	grep -q 'waiting for the side lane' "$tmp/int.out" && pgrep -f 'sleep 613' >/dev/null && break
+	sleep 0.1
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+sleep 0.2
+expect "check.sh stopped while the side lane runs: exit 143, nothing of the side lane left" \
+	"143|" "$rc|$(pgrep -af 'sleep 613')"
 out=$(fake_check --vm --variants '' "$tmp/kdir" "$tmp/rootfs")
 expect "--variants '': no debug kernel boots" "3" "$(grep -c '^run.sh' "$tmp/log")"
 out=$(FAKE_SHORT=1 fake_check --vm --variants debug "$tmp/kdir" "$tmp/rootfs")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host tests of kernel/scripts/kernel.sh on a real extraction of Debian's
-# linux-source-6.1, in a tree of its own (build/host-test/linux) and a cache
-# of its own (build/host-test/cache):
+# linux-source-6.1, in a tree of its own ($KVMLOCK_CACHE/host-test/<base>/linux)
+# and a cache of its own ($KVMLOCK_CACHE/host-test/cache):
 #  - a series round-trips: commit in the tree, export, re-apply, export again
 #    gives byte-identical patches;
 #  - a patch that does not apply stops the tree and is named;
@@ -19,7 +19,23 @@ set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 KSH=$TOP/kernel/scripts/kernel.sh
-WORK=$BUILD/host-test
+# Extracting the tree takes kernel.sh about 40 s: the test works in the
+# cache, where the tree stays for the next run, of this clone or another
+# (a clean clone has no build/), one run at a time (the lock, held until
+# this script exits). The tree is removed first when it was not extracted
+# by this kernel.sh and lib.sh for this Debian version ($WORK/extracted-by,
+# written once the extraction passed its checks), so that extract_base as
+# it is now is what gets tested.
+WORK=$CACHE/host-test
+mkdir -p "$WORK"
+exec 9>>"$WORK.lock"
+if ! flock -n 9; then
+	note "waiting for another test_kernel_script.sh (lock $WORK.lock)"
+	flock 9
+fi
+extracted_by="$(hash_files "$KSH" "$TOP/scripts/lib.sh") $(debian_kernel_version)"
+[ "$(cat "$WORK/extracted-by" 2>/dev/null)" = "$extracted_by" ] ||
+	rm -rf "$WORK/$KERNEL_BASE/linux" "$WORK/$KERNEL_BASE/linux.tmp" "$WORK/extracted-by"
 export BUILD=$WORK KVMLOCK_CACHE=$WORK/cache
 TREE=$WORK/$KERNEL_BASE/linux
 cache=$KVMLOCK_CACHE/kernel
@@ -85,7 +101,7 @@ if [ -d "$TREE/.git" ]; then
 	git -C "$TREE" checkout -q -f master 2>/dev/null || git -C "$TREE" checkout -q -f main 2>/dev/null
 	git -C "$TREE" reset -q --hard kvmlock-base && git -C "$TREE" clean -qfd
 fi
-rm -rf "$WORK/patches" "$WORK/patches2" "$KVMLOCK_CACHE" "$WORK"/kernel-*
+rm -rf "$WORK/patches" "$WORK/patches2" "$KVMLOCK_CACHE" "$WORK/$KERNEL_BASE"/kernel-*
 patches=$WORK/patches
 mkdir -p "$patches"
 : >"$patches/series"
@@ -96,6 +112,7 @@ if out=$(ksh tree 2>&1) &&
 	[ "$(git -C "$TREE" rev-parse HEAD)" = "$(git -C "$TREE" rev-parse kvmlock-base)" ] &&
 	git -C "$TREE" log -1 --format=%s | grep -q "^Debian linux-source-6.1 $(debian_kernel_version)$"; then
 	ok "empty series: tree is the base commit naming the Debian version"
+	echo "$extracted_by" >"$WORK/extracted-by"
 else
 	not_ok "empty series: tree is the base commit naming the Debian version" "$out"
 fi
@@ -133,11 +150,12 @@ expect "export: a commit of another identity is the project's, signed by it" \
 	"From: kvmlock developers <dev@kvmlock.invalid>
 Signed-off-by: kvmlock developers <dev@kvmlock.invalid>" \
 	"$(grep -E '^(From|Signed-off-by): ' "$patches/0001-test-add-a-file.patch")"
-expect "export: the cover letter from cover-letter.txt, not in the series" \
+expect "export: the cover letter from cover-letter.txt, by the project, not in the series" \
 	"Subject: [PATCH 0/1] KVM: test series
 What it does.
+kvmlock developers (1):
 1" \
-	"$(grep -E '^Subject: |^What it does' "$patches/0000-cover-letter.patch" 2>&1; grep -c . "$patches/series")"
+	"$(grep -E '^Subject: |^What it does|^[^ ].* \([0-9]+\):$' "$patches/0000-cover-letter.patch" 2>&1; grep -c . "$patches/series")"
 # Back to the bare base, as after a fresh extraction (which costs a minute).
 git -C "$TREE" reset -q --hard kvmlock-base
 if out=$(ksh tree 2>&1) &&
@@ -352,7 +370,14 @@ else
 	not_ok "exactly the fragment options that cannot be set are named (exit $rc)" "$out"
 fi
 # Every option of the real fragments takes effect (variants included).
+# Each variant configures in an output directory of its own; kconfig's
+# host programs, which the run above built in kernel-default (2 s each
+# time), are the same in all of them: copied, with their times and
+# kbuild's .cmd files, make finds them up to date.
 for v in default $(cd "$TOP/kernel/config" && ls -- *.config | sed -n 's/\.config$//p' | grep -vx kvmlock); do
+	if [ -d "$WORK/kernel-default/scripts/kconfig" ] && [ ! -e "$WORK/kernel-$v/scripts" ]; then
+		mkdir -p "$WORK/kernel-$v" && cp -a "$WORK/kernel-default/scripts" "$WORK/kernel-$v/"
+	fi
 	check "every option of the $v variant's fragments takes effect" \
 		env PATH="$real_path" KVMLOCK_PATCHES="$patches" "$KSH" config "$v"
 done

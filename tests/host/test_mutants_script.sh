@@ -162,7 +162,8 @@ expect_fail "a kernel that does not build is an error" "alpha: the kasan kernel 
 # The series' tree, thrown away after: a git repository whose index is the
 # base with kernel/<base>/patches applied. The base is the kvmlock-base commit of
 # a tree kernel.sh extracted for the installed Debian version (build/<base>/linux,
-# or test_kernel_script.sh's build/host-test/<base>/linux), its objects borrowed,
+# or test_kernel_script.sh's $KVMLOCK_CACHE/host-test/<base>/linux, under a
+# shared lock against that test in another clone), its objects borrowed,
 # never copied; else the files the series and the mutants touch, extracted
 # from Debian's tarball. Never a tree's working files: make bench leaves
 # build/<base>/linux at part of the series. Sets $series_from, or says why not.
@@ -170,7 +171,10 @@ series_tree() {
 	local work=$1 kver src tree='' top p
 	kver=$(debian_kernel_version 2>&1) || { echo "$kver"; return 1; }
 	git init -q "$work" || return 1
-	for src in "$KBUILD/linux" "$BUILD/host-test/$KERNEL_BASE/linux"; do
+	for src in "$KBUILD/linux" "$CACHE/host-test/$KERNEL_BASE/linux"; do
+		if [ "$src" = "$CACHE/host-test/$KERNEL_BASE/linux" ] && [ -d "$src" ]; then
+			exec 8>>"$CACHE/host-test.lock" && flock -s 8
+		fi
 		[ "$(cat "$src/.git/kvmlock-debian-version" 2>/dev/null)" = "$kver" ] || continue
 		tree=$(git -C "$src" rev-parse -q --verify 'kvmlock-base^{tree}') || continue
 		echo "$src/.git/objects" >"$work/.git/objects/info/alternates"
@@ -179,7 +183,7 @@ series_tree() {
 	done
 	if [ -z "$tree" ]; then
 		[ -f "$KSRC_TARBALL" ] || {
-			echo "no base for the series: no tree kernel.sh extracted for Debian $KSRC_PKG $kver ($KBUILD/linux, $BUILD/host-test/$KERNEL_BASE/linux), and no $KSRC_TARBALL (run: make deps)"
+			echo "no base for the series: no tree kernel.sh extracted for Debian $KSRC_PKG $kver ($KBUILD/linux, $CACHE/host-test/$KERNEL_BASE/linux), and no $KSRC_TARBALL (run: make deps)"
 			return 1
 		}
 		top=$(tar -tJf "$KSRC_TARBALL" | head -n 1)

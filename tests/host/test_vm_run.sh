@@ -111,18 +111,41 @@ expect "VM_KERNEL_ARGS ends the kernel command line, which otherwise ends in pan
 # A VM hung in a test: stopped after its timeout (1 s) plus the slack (1 s).
 echo "stuck 1 echo never-runs" >"$tmp/stuck.list"
 # A run of list $3 with environment $4... fails within 20 s, printing a line
-# that matches the ERE $2; $1 names the case.
+# that matches the ERE $2; $1 names the case. The cases spend their time
+# waiting for the watchdog: each runs in the background, in a run
+# directory of its own ($tmp/stopped-N/vm), and stopped_results checks
+# them in order once all ended.
+stopped_n=0 stopped_pids=()
 expect_stopped() {
-	local what=$1 pattern=$2 list=$3 out rc took
+	local what=$1 pattern=$2 list=$3 d
 	shift 3
-	SECONDS=0
-	out=$(export "$@" && run "$list")
-	rc=$? took=$SECONDS
-	if [ "$rc" -ne 0 ] && grep -qE "$pattern" <<<"$out" && [ "$took" -lt 20 ]; then
-		ok "$what (${took}s)"
-	else
-		not_ok "$what (${took}s, exit $rc)" "$out"
-	fi
+	stopped_n=$((stopped_n + 1))
+	d=$tmp/stopped-$stopped_n
+	mkdir -p "$d"
+	printf '%s\n' "$what" >"$d/what"
+	printf '%s\n' "$pattern" >"$d/pattern"
+	(
+		SECONDS=0
+		out=$(export VM_RUN_DIR="$d/vm" "$@" && run "$list")
+		echo "$? $SECONDS" >"$d/rc"
+		printf '%s\n' "$out" >"$d/out"
+	) &
+	stopped_pids+=($!)
+}
+stopped_results() {
+	local i d what rc took out
+	wait "${stopped_pids[@]}"
+	for ((i = 1; i <= stopped_n; i++)); do
+		d=$tmp/stopped-$i
+		what=$(cat "$d/what")
+		read -r rc took <"$d/rc"
+		out=$(cat "$d/out")
+		if [ "$rc" -ne 0 ] && grep -qE "$(cat "$d/pattern")" <<<"$out" && [ "$took" -lt 20 ]; then
+			ok "$what (${took}s)"
+		else
+			not_ok "$what (${took}s, exit $rc)" "$out"
+		fi
+	done
 }
 expect_stopped "a hung test: the watchdog stops QEMU after its timeout + slack and names it" \
 	'^FAIL +stuck +[0-9]+s +hung: no result after [0-9]+s \(its timeout 1s\), QEMU killed by the host watchdog' \
@@ -140,10 +163,12 @@ expect_stopped "a guest that never powers off after its last test is stopped" \
 expect_stopped "QEMU stopped at the VM's time limit fails the run, saying so" \
 	"^hung: QEMU killed at the VM's time limit \\(80s\\)" \
 	"$tmp/two.list" FAKE_QEMU=hang-done VM_OUTSIDE_LIMIT=600 FAKE_VM_LIMIT=2
-expect "... recorded in the run directory" "80" "$(cat "$tmp/vm/qemu-timeout" 2>&1)"
 expect_stopped "a guest that never boots is stopped" \
 	'^hung: the guest did not reach its first test in [0-9]*s' \
 	"$tmp/stuck.list" FAKE_QEMU=noboot VM_BOOT_LIMIT=1
+stopped_results
+expect "... QEMU stopped at the time limit is recorded in the run directory" "80" \
+	"$(cat "$tmp/stopped-5/vm/qemu-timeout" 2>&1)"
 expect "no stand-in QEMU is left running" "" "$(pgrep -a -x -f 'sleep 617')"
 
 # Two runs in one run directory: the second waits, both complete.
