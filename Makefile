@@ -82,9 +82,12 @@ install: inspector
 
 # The kernel tests also run on these debug kernels (tests/vm/debug-tests.list).
 override CHECK_KERNELS := $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)
+# With the default variant, the other base's kernel too: its kernel tests
+# and kvmlock-top's.
+override CHECK_BASES := $(if $(filter default,$(KERNEL_VARIANT)),$(filter-out $(KERNEL_BASE),6.1 6.12))
 
 check: kernel rootfs inspector
-	@tests/check.sh --variants '$(CHECK_KERNELS)' $(KERNEL_DIR) $(ROOTFS_DIR)
+	@tests/check.sh --variants '$(CHECK_KERNELS)' --bases '$(CHECK_BASES)' $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # The host tests alone (test_uapi_mirror.sh needs the kernel's headers).
 check-host: kernel
@@ -92,7 +95,7 @@ check-host: kernel
 
 # The two test VM boots alone.
 check-vm: kernel rootfs inspector
-	@tests/check.sh --vm --variants '$(CHECK_KERNELS)' $(KERNEL_DIR) $(ROOTFS_DIR)
+	@tests/check.sh --vm --variants '$(CHECK_KERNELS)' --bases '$(CHECK_BASES)' $(KERNEL_DIR) $(ROOTFS_DIR)
 
 # One guest test (or globs of them) alone: make vm-test T=kvm_smoke_test,
 # T='aarch64/*'. set -f: the globs go to run.sh, not to the shell.

@@ -28,6 +28,16 @@ KSRC_TARBALL=/usr/src/linux-source-$KERNEL_BASE.tar.xz
 # shellcheck disable=SC2034
 KBUILD=$BUILD/$KERNEL_BASE
 
+# The upstream KVM selftests the test VM runs on base $1's kernels (and
+# kernel.sh builds): tests/vm/kvm-selftests.list for 6.1, else
+# tests/vm/kvm-selftests-<base>.list.
+kvm_selftest_list() {
+	case $1 in
+	6.1) echo "$TOP/tests/vm/kvm-selftests.list" ;;
+	*) echo "$TOP/tests/vm/kvm-selftests-$1.list" ;;
+	esac
+}
+
 note() {
 	echo "${0##*/}: $*" >&2
 }

@@ -7,16 +7,18 @@
 # "N passed, N failed, N skipped" over all.
 #
 # In two lanes, with two CPUs or more (CHECK_LANES=1: one): the debug
-# kernels are built (or taken from the cache) first; then the main lane
-# boots the test VM (then prom_check.sh on its files) and the movable-zone
-# VM, its output shown as it goes, while the side lane, a session of its
-# own, runs the host tests, then boots the VM without FWB and on each debug
-# kernel, its output in $BUILD/check-side.log, shown after. QEMU's two
+# kernels, and those of the other bases of --bases, are built (or taken
+# from the cache) first; then the main lane boots the test VM (then
+# prom_check.sh on its files) and the movable-zone VM, its output shown as
+# it goes, while the side lane, a session of its own, runs the host tests,
+# then boots the VM without FWB, on each debug kernel and on each other
+# base's kernel (its kernel tests and kvmlock-top's), its output in
+# $BUILD/check-side.log, shown after. QEMU's two
 # vCPU threads are busy together only for a part of a boot (the stress
 # runs), so the two lanes fit in two CPUs. In one lane: host tests, main
 # lane, then the side lane's boots.
 #
-#   check.sh [--host | --vm] [--variants 'V...'] KERNEL_DIR [ROOTFS_DIR]
+#   check.sh [--host | --vm] [--variants 'V...'] [--bases 'B...'] KERNEL_DIR [ROOTFS_DIR]
 #   check.sh --refuse-env
 #
 # --host runs the host tests only (make check-host), --vm the test VM boots
@@ -150,7 +152,7 @@ boot() {
 main_boots() {
 	local vm=$TOP/tests/vm
 	echo "== guest: test VM"
-	boot "$KDIR" "$BUILD/vm" "$vm/kvm-selftests.list $vm/guest-tests.list"
+	boot "$KDIR" "$BUILD/vm" "$(kvm_selftest_list "$KERNEL_BASE") $vm/guest-tests.list"
 	# What kvmlock-top exported in that run, through the real Prometheus.
 	echo "== host: kvmlock-top's Prometheus files from the test VM"
 	run_suite --name "host prom_check.sh" "$TOP/tests/vm/prom_check.sh" "$BUILD/vm/payload/results"
@@ -177,6 +179,14 @@ side_boots() {
 		[ "$v" != kasan ] || lists="$lists $vm/kmemleak-tests.list"
 		boot "$kdir" "$BUILD/vm-$v" "$lists"
 	done
+	# The other bases' kernels (BASE_KDIRS, "BASE=KERNEL_DIR ..."): the
+	# upstream and our kernel tests, and kvmlock-top's guest tests with the
+	# same kvmlock-top binary, built once against this base's BTF.
+	for v in $BASE_KDIRS; do
+		kdir=${v#*=} v=${v%%=*}
+		echo "== guest: test VM on the Linux $v series"
+		boot "$kdir" "$BUILD/vm-$v" "$(kvm_selftest_list "$v") $vm/guest-tests.list"
+	done
 }
 
 # Builds (or takes from the cache) each debug kernel of VARIANTS, before
@@ -185,13 +195,22 @@ side_boots() {
 # failure.
 build_variants() {
 	local v kdir
-	VARIANT_KDIRS=
+	VARIANT_KDIRS= BASE_KDIRS=
 	for v in $VARIANTS; do
 		echo "== kernel: the $v kernel"
 		if kdir=$("$TOP/kernel/scripts/kernel.sh" build "$v"); then
 			VARIANT_KDIRS+=" $v=$kdir"
 		else
 			echo "check: the $v kernel did not build: counted as 1 failure"
+			failed=$((failed + 1))
+		fi
+	done
+	for v in $BASES; do
+		echo "== kernel: the Linux $v series' kernel"
+		if kdir=$(KERNEL_BASE=$v "$TOP/kernel/scripts/kernel.sh" build default); then
+			BASE_KDIRS+=" $v=$kdir"
+		else
+			echo "check: the Linux $v series' kernel did not build: counted as 1 failure"
 			failed=$((failed + 1))
 		fi
 	done
@@ -203,7 +222,7 @@ build_variants() {
 # "passed failed skipped", then TEST_TIMES, one a line.
 side_lane() {
 	local counts=$BUILD/check-side.counts t
-	ROOTFS=$2 VARIANT_KDIRS=$3
+	ROOTFS=$2 VARIANT_KDIRS=$3 BASE_KDIRS=${4:-}
 	passed=0 failed=0 skipped=0 TEST_TIMES=()
 	[ "$1" != 1 ] || host_suites
 	[ -z "$ROOTFS" ] || side_boots
@@ -223,6 +242,7 @@ start_side() {
 	rm -f "$BUILD/check-side.counts"
 	local what="the boot without FWB"
 	[ -z "$3" ] || what="the boots without FWB and on the debug kernels"
+	[ -z "${4:-}" ] || what="$what, then on the other bases' kernels"
 	[ "$1" != 1 ] || what="the host tests, then $what"
 	echo "check: meanwhile the side lane runs $what; its output: $SIDE_LOG, shown at the end"
 	# shellcheck disable=SC2016 # expanded by that bash
@@ -271,13 +291,14 @@ two_lanes() {
 
 main() {
 	local parts="host vm"
-	VARIANTS="debug kasan"
+	VARIANTS="debug kasan" BASES=
 	refuse_env
 	while :; do
 		case ${1:-} in
 		--host) parts=host; shift ;;
 		--vm) parts=vm; shift ;;
 		--variants) VARIANTS=${2?}; shift 2 ;;
+		--bases) BASES=${2?}; shift 2 ;;
 		--refuse-env) exit 0 ;;
 		*) break ;;
 		esac
@@ -290,7 +311,7 @@ main() {
 	else
 		build_variants
 		if two_lanes; then
-			start_side "$([[ $parts == *host* ]] && echo 1 || echo 0)" "$ROOTFS" "$VARIANT_KDIRS"
+			start_side "$([[ $parts == *host* ]] && echo 1 || echo 0)" "$ROOTFS" "$VARIANT_KDIRS" "$BASE_KDIRS"
 			main_boots
 			finish_side
 		else

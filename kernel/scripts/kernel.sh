@@ -38,11 +38,7 @@ COVER_TEMPLATE=$(dirname "$PATCHES")/cover-letter.txt
 PROJECT_IDENTITY="kvmlock developers <dev@kvmlock.invalid>"
 UPSTREAM_AUTHORS="Alexandru Elisei <alexandru.elisei@arm.com>"
 TREE=$KBUILD/linux
-# The upstream KVM selftests of the base (6.1: kvm-selftests.list).
-case $KERNEL_BASE in
-6.1) SELFTEST_LIST=$TOP/tests/vm/kvm-selftests.list ;;
-*) SELFTEST_LIST=$TOP/tests/vm/kvm-selftests-$KERNEL_BASE.list ;;
-esac
+SELFTEST_LIST=$(kvm_selftest_list "$KERNEL_BASE")
 # Our own guest tests written against the tree's KVM selftest library.
 OWN_SELFTESTS=$TOP/tests/guest/kselftest
 # 0: do not build them (a kernel without the series cannot: make bench).

@@ -118,7 +118,10 @@ echo "prom: 1 passed, 0 failed"
 EOS
 cat >"$fake/kernel/scripts/kernel.sh" <<'EOS'
 #!/bin/sh
-echo "$FAKE_KERNELS/$2"
+case ${KERNEL_BASE:-6.1} in
+6.1) echo "$FAKE_KERNELS/$2" ;;
+*) echo "$FAKE_KERNELS/$KERNEL_BASE-$2" ;;
+esac
 EOS
 cat >"$fake/tests/vm/run.sh" <<'EOS'
 #!/bin/sh
@@ -206,6 +209,14 @@ rc=$?
 sleep 0.2
 expect "check.sh stopped while the side lane runs: exit 143, nothing of the side lane left" \
 	"143|" "$rc|$(pgrep -af 'sleep 613')"
+out=$(fake_check --bases 6.12 "$tmp/kdir" "$tmp/rootfs")
+expect "--bases 6.12: the side lane boots the 6.12 kernel last, with its selftests and the guest tests" \
+	"$side_lane
+run.sh 6.12-default run=vm-6.12 lists=kvm-selftests-6.12.list guest-tests.list cpu= machine= args=" \
+	"$(grep -vxF -f <(echo "$main_lane") "$tmp/log")"
+expect "--bases 6.12: its tests counted too" \
+	"$((total + $(count "$TOP/tests/vm/kvm-selftests-6.12.list" "$TOP/tests/vm/guest-tests.list"))) passed, 0 failed, 0 skipped
+exit 0" "$(tail -n 2 <<<"$out")"
 out=$(fake_check --vm --variants '' "$tmp/kdir" "$tmp/rootfs")
 expect "--variants '': no debug kernel boots" "3" "$(grep -c '^run.sh' "$tmp/log")"
 out=$(FAKE_SHORT=1 fake_check --vm --variants debug "$tmp/kdir" "$tmp/rootfs")

@@ -44,18 +44,18 @@ expect "check-host: the host tests only" \
 	"tests/check.sh [--host] [$top/build/6.1/kernel-default.out]" "$(mk check-host)"
 expect "check-vm: the test VM only" \
 	"$built
-tests/check.sh [--vm] [--variants] [debug kasan] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" "$(mk check-vm)"
+tests/check.sh [--vm] [--variants] [debug kasan] [--bases] [6.12] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" "$(mk check-vm)"
 expect "check: both, and the debug kernels" \
 	"$built
-tests/check.sh [--variants] [debug kasan] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" "$(mk check)"
+tests/check.sh [--variants] [debug kasan] [--bases] [6.12] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" "$(mk check)"
 built_debug="inspector [$top/build/6.1/kernel-debug.out/vmlinux.btf]"
 expect "check on another variant: no debug kernels besides; CHECK_VARIANTS on the command line changes nothing" \
 	"$built_debug
-tests/check.sh [--variants] [] [$top/build/6.1/kernel-debug.out] [$top/build/rootfs]" \
+tests/check.sh [--variants] [] [--bases] [] [$top/build/6.1/kernel-debug.out] [$top/build/rootfs]" \
 	"$(mk check KERNEL_VARIANT=debug CHECK_VARIANTS=kasan CHECK_KERNELS=kasan)"
 expect "check: KERNEL_DIR and ROOTFS_DIR on the command line change nothing" \
 	"$built
-tests/check.sh [--variants] [debug kasan] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" \
+tests/check.sh [--variants] [debug kasan] [--bases] [6.12] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" \
 	"$(mk check KERNEL_DIR=/elsewhere ROOTFS_DIR=/elsewhere)"
 # make mutants: each kind of mutant to its script, MUTANTS split between
 # them (a script given none is not run), a name of neither refused.
