@@ -34,6 +34,14 @@ key() { # [variant]: the key the copy's kernel.sh gives
 
 base=$(key)
 expect "the key is 16 hex digits" 1 "$(grep -cxE '[0-9a-f]{16}' <<<"$base")"
+other=$(KERNEL_BASE=6.12 key)
+if grep -qxE '[0-9a-f]{16}' <<<"$other" && [ "$other" != "$base" ]; then
+	ok "KERNEL_BASE=6.12 gives another key than 6.1"
+else
+	not_ok "KERNEL_BASE=6.12 gives another key than 6.1" "$base / $other"
+fi
+expect_fail "an unknown KERNEL_BASE stops at once, naming the bases" \
+	"KERNEL_BASE=5.10: the bases are 6.1 6.12" env KERNEL_BASE=5.10 TOP="$copy" "$copy/kernel/scripts/kernel.sh" key
 expect "a copy of the clone has the same key (nothing machine-specific)" \
 	"$(env TOP="$TOP" "$TOP/kernel/scripts/kernel.sh" key 2>&1)" "$base"
 
