@@ -10,16 +10,11 @@ set -uo pipefail
 
 accepted=$TOP/kernel/checkpatch-accepted.txt
 
-# checkpatch.pl of base $1, under a lock and in a directory of its own: two
-# first runs at once (two clones) must not extract into each other. Sets
-# $tools.
+# checkpatch.pl of base $1 into $tools, under a lock and in a directory of
+# its own: two first runs at once (two clones) must not extract into each
+# other.
 extract_checkpatch() {
-	local base=$1 version tarball part
-	version=$(dpkg-query -W -f='${Version}' "linux-source-$base" 2>/dev/null) ||
-		die "linux-source-$base is not installed (run: make deps)"
-	tarball=/usr/src/linux-source-$base.tar.xz
-	tools=$CACHE/checkpatch/$version
-	part=$tools.tmp.$BASHPID
+	local base=$1 tarball=/usr/src/linux-source-$1.tar.xz part=$tools.tmp.$BASHPID
 	[ -f "$tools/scripts/checkpatch.pl" ] && return 0
 	trap "rm -rf $(printf %q "$part")" EXIT
 	mkdir -p "$part"
@@ -69,9 +64,10 @@ checkpatch() { # patch file: its complaints, with $tools' checkpatch.pl
 for base in "${KERNEL_BASES[@]}"; do
 	patches=$TOP/kernel/$base/patches
 	[ -f "$patches/series" ] || continue
+	version=$(dpkg-query -W -f='${Version}' "linux-source-$base" 2>/dev/null) ||
+		die "linux-source-$base is not installed (run: make deps)"
+	tools=$CACHE/checkpatch/$version
 	with_lock "checkpatch-$base" extract_checkpatch "$base" || exit 1
-	# with_lock ran it in a subshell: $tools again, now extracted.
-	tools=$CACHE/checkpatch/$(dpkg-query -W -f='${Version}' "linux-source-$base")
 	while read -r name; do
 		case $name in '' | '#'*) continue ;; esac
 		out=$(checkpatch "$patches/$name")
