@@ -12,8 +12,9 @@ TOP := $(CURDIR)
 BUILD ?= $(TOP)/build
 KVMLOCK_CACHE ?= /var/cache/kvmlock
 KERNEL_VARIANT ?= default
-# The kernel the series applies to: 6.1 or 6.12 (kernel/<base>/).
-KERNEL_BASE ?= 6.1
+# The kernel the series applies to: 6.12 or 6.1 (kernel/<base>/); the
+# default is scripts/lib.sh's.
+KERNEL_BASE ?= 6.12
 export TOP BUILD KVMLOCK_CACHE KERNEL_BASE
 
 # What make check tests: neither the environment nor the command line

@@ -9,14 +9,14 @@
 # In two lanes, with two CPUs or more (CHECK_LANES=1: one): the debug
 # kernels, and those of the other bases of --bases, are built (or taken
 # from the cache) first; then the main lane boots the test VM (then
-# prom_check.sh on its files) and the movable-zone VM, its output shown as
-# it goes, while the side lane, a session of its own, runs the host tests,
-# then boots the VM without FWB, on each debug kernel and on each other
-# base's kernel (its kernel tests and kvmlock-top's), its output in
-# $BUILD/check-side.log, shown after. QEMU's two
-# vCPU threads are busy together only for a part of a boot (the stress
-# runs), so the two lanes fit in two CPUs. In one lane: host tests, main
-# lane, then the side lane's boots.
+# prom_check.sh on its files), the movable-zone VM and the VM on the
+# first debug kernel, its output shown as it goes, while the side lane, a
+# session of its own, runs the host tests, then boots the VM without FWB,
+# on the other debug kernels and on each other base's kernel (its kernel
+# tests and kvmlock-top's), its output in $BUILD/check-side.log, shown
+# after. QEMU's two vCPU threads are busy together only for a part of a
+# boot (the stress runs), so the two lanes fit in two CPUs. In one lane:
+# host tests, main lane, then the side lane's boots.
 #
 #   check.sh [--host | --vm] [--variants 'V...'] [--bases 'B...'] KERNEL_DIR [ROOTFS_DIR]
 #   check.sh --refuse-env
@@ -148,11 +148,28 @@ boot() {
 		"$TOP/tests/vm/run.sh" "$kdir" "$ROOTFS"
 }
 
-# The main lane's boots: the test VM, then the movable zone.
+# The kernel tests on each debug kernel of "VARIANT=KERNEL_DIR ...":
+# lockdep and atomic-sleep checks (debug), KASAN and kmemleak (kasan).
+variant_boots() {
+	local vm=$TOP/tests/vm v kdir lists
+	for v; do
+		kdir=${v#*=} v=${v%%=*}
+		echo "== guest: kernel tests on the $v kernel"
+		lists=$vm/debug-tests.list
+		[ "$v" != kasan ] || lists="$lists $vm/kmemleak-tests.list"
+		boot "$kdir" "$BUILD/vm-$v" "$lists"
+	done
+}
+
+# The main lane's boots: the test VM (every test of the base's selftests
+# list, guest-tests.list and doc-tests.list), the movable zone, then the
+# first debug kernel of VARIANT_KDIRS. The two lanes take about as long.
 main_boots() {
 	local vm=$TOP/tests/vm
+	# shellcheck disable=SC2086 # one kernel a word
+	set -- $VARIANT_KDIRS
 	echo "== guest: test VM"
-	boot "$KDIR" "$BUILD/vm" "$(kvm_selftest_list "$KERNEL_BASE") $vm/guest-tests.list"
+	boot "$KDIR" "$BUILD/vm" "$(kvm_selftest_list "$KERNEL_BASE") $vm/guest-tests.list $vm/doc-tests.list"
 	# What kvmlock-top exported in that run, through the real Prometheus.
 	echo "== host: kvmlock-top's Prometheus files from the test VM"
 	run_suite --name "host prom_check.sh" "$TOP/tests/vm/prom_check.sh" "$BUILD/vm/payload/results"
@@ -160,25 +177,21 @@ main_boots() {
 	# boots have none of: LOCK with every page migrated first.
 	echo "== guest: test VM with a movable zone (movablecore=1G)"
 	boot "$KDIR" "$BUILD/vm-movable" "$vm/movable-tests.list" VM_KERNEL_ARGS=movablecore=1G
+	[ $# -eq 0 ] || variant_boots "$1"
 }
 
-# The side lane's boots: without FWB, then the kernel tests again on each
-# debug kernel of VARIANT_KDIRS ("VARIANT=KERNEL_DIR ..."): lockdep and
-# atomic-sleep checks (debug), KASAN and kmemleak (kasan).
+# The side lane's boots (after the host tests): without FWB, the other
+# debug kernels of VARIANT_KDIRS, then each other base's kernel.
 side_boots() {
-	local vm=$TOP/tests/vm v kdir lists
+	local vm=$TOP/tests/vm v kdir
+	# shellcheck disable=SC2086 # one kernel a word
+	set -- $VARIANT_KDIRS
 	# QEMU's -cpu max has FWB, so the cache maintenance that locking defers
 	# without it only runs on an older CPU: neoverse-n1 (no MTE either).
 	echo "== guest: test VM without FWB (-cpu neoverse-n1)"
 	boot "$KDIR" "$BUILD/vm-nofwb" "$vm/nofwb-tests.list" \
 		VM_CPU=neoverse-n1 VM_MACHINE=virt,virtualization=on,gic-version=3
-	for v in $VARIANT_KDIRS; do
-		kdir=${v#*=} v=${v%%=*}
-		echo "== guest: kernel tests on the $v kernel"
-		lists=$vm/debug-tests.list
-		[ "$v" != kasan ] || lists="$lists $vm/kmemleak-tests.list"
-		boot "$kdir" "$BUILD/vm-$v" "$lists"
-	done
+	[ $# -le 1 ] || variant_boots "${@:2}"
 	# The other bases' kernels (BASE_KDIRS, "BASE=KERNEL_DIR ..."): the
 	# upstream and our kernel tests, and kvmlock-top's guest tests with the
 	# same kvmlock-top binary, built once against this base's BTF.
@@ -241,7 +254,8 @@ start_side() {
 	mkdir -p "$BUILD"
 	rm -f "$BUILD/check-side.counts"
 	local what="the boot without FWB"
-	[ -z "$3" ] || what="the boots without FWB and on the debug kernels"
+	# shellcheck disable=SC2086 # one kernel a word
+	[ "$(set -- $3 && echo $#)" -le 1 ] || what="$what, on the other debug kernels"
 	[ -z "${4:-}" ] || what="$what, then on the other bases' kernels"
 	[ "$1" != 1 ] || what="the host tests, then $what"
 	echo "check: meanwhile the side lane runs $what; its output: $SIDE_LOG, shown at the end"

@@ -33,10 +33,6 @@ SERIES=$PATCHES/series
 # the patches folder.
 COVER_LETTER=0000-cover-letter.patch
 COVER_TEMPLATE=$(dirname "$PATCHES")/cover-letter.txt
-# The one identity of our patches, whoever's machine commits them; patches
-# derived from the RFC keep their author and Signed-off-by.
-PROJECT_IDENTITY="kvmlock developers <dev@kvmlock.invalid>"
-UPSTREAM_AUTHORS="Alexandru Elisei <alexandru.elisei@arm.com>"
 TREE=$KBUILD/linux
 SELFTEST_LIST=$(kvm_selftest_list "$KERNEL_BASE")
 # Our own guest tests written against the tree's KVM selftest library.

@@ -118,8 +118,8 @@ echo "prom: 1 passed, 0 failed"
 EOS
 cat >"$fake/kernel/scripts/kernel.sh" <<'EOS'
 #!/bin/sh
-case ${KERNEL_BASE:-6.1} in
-6.1) echo "$FAKE_KERNELS/$2" ;;
+case ${KERNEL_BASE:-6.12} in
+6.12) echo "$FAKE_KERNELS/$2" ;;
 *) echo "$FAKE_KERNELS/$KERNEL_BASE-$2" ;;
 esac
 EOS
@@ -150,17 +150,17 @@ fake_check() { # check.sh arguments: its output and exit status; its calls in $t
 	echo "exit $?"
 }
 count() { grep -cv '^[[:space:]]*\(#\|$\)' "$@" | awk -F: '{ s += $NF } END { print s }'; }
-main_n=$(count "$TOP/tests/vm/kvm-selftests.list" "$TOP/tests/vm/guest-tests.list")
+main_n=$(count "$TOP/tests/vm/kvm-selftests-6.12.list" "$TOP/tests/vm/guest-tests.list" "$TOP/tests/vm/doc-tests.list")
 debug_n=$(count "$TOP/tests/vm/debug-tests.list")
 kasan_n=$(count "$TOP/tests/vm/debug-tests.list" "$TOP/tests/vm/kmemleak-tests.list")
 total=$((1 + main_n + 1 + $(count "$TOP/tests/vm/nofwb-tests.list") +
 	$(count "$TOP/tests/vm/movable-tests.list") + debug_n + kasan_n))
-main_lane="run.sh kdir run=vm lists=kvm-selftests.list guest-tests.list cpu= machine= args=
+main_lane="run.sh kdir run=vm lists=kvm-selftests-6.12.list guest-tests.list doc-tests.list cpu= machine= args=
 prom_check $tmp/build/vm/payload/results
-run.sh kdir run=vm-movable lists=movable-tests.list cpu= machine= args=movablecore=1G"
+run.sh kdir run=vm-movable lists=movable-tests.list cpu= machine= args=movablecore=1G
+run.sh debug run=vm-debug lists=debug-tests.list cpu= machine= args="
 side_lane="host test ran
 run.sh kdir run=vm-nofwb lists=nofwb-tests.list cpu=neoverse-n1 machine=virt,virtualization=on,gic-version=3 args=
-run.sh debug run=vm-debug lists=debug-tests.list cpu= machine= args=
 run.sh kasan run=vm-kasan lists=debug-tests.list kmemleak-tests.list cpu= machine= args="
 out=$(fake_check "$tmp/kdir" "$tmp/rootfs")
 expect "make check: five boots, each with its own lists and settings; the main lane's in order" \
@@ -172,10 +172,10 @@ expect "make check: a time line for each suite, the main lane's, then the side l
 	"check: boot vm took
 check: host prom_check.sh took
 check: boot vm-movable took
+check: boot vm-debug took
 == check: the side lane's output ($tmp/build/check-side.log):
 check: host test_a.sh took
 check: boot vm-nofwb took
-check: boot vm-debug took
 check: boot vm-kasan took" \
 	"$(sed -nE 's/^(check: .* took) [0-9]+\.[0-9]s$/\1/p; /^== check: the side lane/p' <<<"$out")"
 expect "make check: then the ten slowest tests, all of the main boot (its list is the longest)" \
@@ -192,7 +192,7 @@ expect "one CPU: one lane" "$sequential|$total passed, 0 failed, 0 skipped" \
 	"$(cat "$tmp/log")|$(tail -n 2 <<<"$out" | head -n 1)"
 out=$(FAKE_SIDE_DIES=1 fake_check "$tmp/kdir" "$tmp/rootfs")
 expect "a side lane killed: the main lane's counts and one failure" \
-	"check: the side lane ended without its counts: counted as 1 failure|$((1 + main_n + $(count "$TOP/tests/vm/movable-tests.list"))) passed, 1 failed, 0 skipped|exit 1" \
+	"check: the side lane ended without its counts: counted as 1 failure|$((1 + main_n + $(count "$TOP/tests/vm/movable-tests.list") + debug_n)) passed, 1 failed, 0 skipped|exit 1" \
 	"$(grep 'side lane ended' <<<"$out")|$(tail -n 2 <<<"$out" | paste -sd'|')"
 # Interrupted while the side lane's first boot runs on: nothing of it left.
 : >"$tmp/log"
@@ -209,13 +209,13 @@ rc=$?
 sleep 0.2
 expect "check.sh stopped while the side lane runs: exit 143, nothing of the side lane left" \
 	"143|" "$rc|$(pgrep -af 'sleep 613')"
-out=$(fake_check --bases 6.12 "$tmp/kdir" "$tmp/rootfs")
-expect "--bases 6.12: the side lane boots the 6.12 kernel last, with its selftests and the guest tests" \
+out=$(fake_check --bases 6.1 "$tmp/kdir" "$tmp/rootfs")
+expect "--bases 6.1: the side lane boots the 6.1 kernel last, with its selftests and the guest tests" \
 	"$side_lane
-run.sh 6.12-default run=vm-6.12 lists=kvm-selftests-6.12.list guest-tests.list cpu= machine= args=" \
+run.sh 6.1-default run=vm-6.1 lists=kvm-selftests-6.1.list guest-tests.list cpu= machine= args=" \
 	"$(grep -vxF -f <(echo "$main_lane") "$tmp/log")"
-expect "--bases 6.12: its tests counted too" \
-	"$((total + $(count "$TOP/tests/vm/kvm-selftests-6.12.list" "$TOP/tests/vm/guest-tests.list"))) passed, 0 failed, 0 skipped
+expect "--bases 6.1: its tests counted too" \
+	"$((total + $(count "$TOP/tests/vm/kvm-selftests-6.1.list" "$TOP/tests/vm/guest-tests.list"))) passed, 0 failed, 0 skipped
 exit 0" "$(tail -n 2 <<<"$out")"
 out=$(fake_check --vm --variants '' "$tmp/kdir" "$tmp/rootfs")
 expect "--variants '': no debug kernel boots" "3" "$(grep -c '^run.sh' "$tmp/log")"

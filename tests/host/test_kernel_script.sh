@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Host tests of kernel/scripts/kernel.sh on a real extraction of Debian's
-# linux-source-6.1, in a tree of its own ($KVMLOCK_CACHE/host-test/<base>/linux)
+# linux-source-<base> (KERNEL_BASE), in a tree of its own ($KVMLOCK_CACHE/host-test/<base>/linux)
 # and a cache of its own ($KVMLOCK_CACHE/host-test/cache):
 #  - a series round-trips: commit in the tree, export, re-apply, export again
 #    gives byte-identical patches;
@@ -110,7 +110,7 @@ ksh() { KVMLOCK_PATCHES=$patches "$KSH" "$@"; }
 # An empty series gives the bare base tree.
 if out=$(ksh tree 2>&1) &&
 	[ "$(git -C "$TREE" rev-parse HEAD)" = "$(git -C "$TREE" rev-parse kvmlock-base)" ] &&
-	git -C "$TREE" log -1 --format=%s | grep -q "^Debian linux-source-6.1 $(debian_kernel_version)$"; then
+	git -C "$TREE" log -1 --format=%s | grep -q "^Debian $KSRC_PKG $(debian_kernel_version)$"; then
 	ok "empty series: tree is the base commit naming the Debian version"
 	echo "$extracted_by" >"$WORK/extracted-by"
 else

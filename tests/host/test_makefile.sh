@@ -28,34 +28,34 @@ done
 # The inspector's build, a stand-in that says what it was given.
 mkdir -p "$top/inspector"
 printf 'all:\n\t@echo "inspector [$(VMLINUX_BTF)]"\n' >"$top/inspector/Makefile"
-built="inspector [$top/build/6.1/kernel-default.out/vmlinux.btf]"
+built="inspector [$top/build/6.12/kernel-default.out/vmlinux.btf]"
 # Files the globs would match if the shell expanded them.
 touch "$top/tests_x" "$top/test1"
 mk() { make -s -C "$top" -o deps -o kernel -o rootfs TOP="$top" BUILD="$top/build" "$@" 2>&1; }
 
 expect "vm-test: globs reach run.sh as they are" \
 	"$built
-tests/vm/run.sh [$top/build/6.1/kernel-default.out] [$top/build/rootfs] [*test*] [aarch64/*] [kvm_smoke_test]" \
+tests/vm/run.sh [$top/build/6.12/kernel-default.out] [$top/build/rootfs] [*test*] [aarch64/*] [kvm_smoke_test]" \
 	"$(mk vm-test T='*test* aarch64/* kvm_smoke_test')"
 expect "vm-test without T: every test" \
 	"$built
-tests/vm/run.sh [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" "$(mk vm-test)"
+tests/vm/run.sh [$top/build/6.12/kernel-default.out] [$top/build/rootfs]" "$(mk vm-test)"
 expect "check-host: the host tests only" \
-	"tests/check.sh [--host] [$top/build/6.1/kernel-default.out]" "$(mk check-host)"
+	"tests/check.sh [--host] [$top/build/6.12/kernel-default.out]" "$(mk check-host)"
 expect "check-vm: the test VM only" \
 	"$built
-tests/check.sh [--vm] [--variants] [debug kasan] [--bases] [6.12] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" "$(mk check-vm)"
+tests/check.sh [--vm] [--variants] [debug kasan] [--bases] [6.1] [$top/build/6.12/kernel-default.out] [$top/build/rootfs]" "$(mk check-vm)"
 expect "check: both, and the debug kernels" \
 	"$built
-tests/check.sh [--variants] [debug kasan] [--bases] [6.12] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" "$(mk check)"
-built_debug="inspector [$top/build/6.1/kernel-debug.out/vmlinux.btf]"
+tests/check.sh [--variants] [debug kasan] [--bases] [6.1] [$top/build/6.12/kernel-default.out] [$top/build/rootfs]" "$(mk check)"
+built_debug="inspector [$top/build/6.12/kernel-debug.out/vmlinux.btf]"
 expect "check on another variant: no debug kernels besides; CHECK_VARIANTS on the command line changes nothing" \
 	"$built_debug
-tests/check.sh [--variants] [] [--bases] [] [$top/build/6.1/kernel-debug.out] [$top/build/rootfs]" \
+tests/check.sh [--variants] [] [--bases] [] [$top/build/6.12/kernel-debug.out] [$top/build/rootfs]" \
 	"$(mk check KERNEL_VARIANT=debug CHECK_VARIANTS=kasan CHECK_KERNELS=kasan)"
 expect "check: KERNEL_DIR and ROOTFS_DIR on the command line change nothing" \
 	"$built
-tests/check.sh [--variants] [debug kasan] [--bases] [6.12] [$top/build/6.1/kernel-default.out] [$top/build/rootfs]" \
+tests/check.sh [--variants] [debug kasan] [--bases] [6.1] [$top/build/6.12/kernel-default.out] [$top/build/rootfs]" \
 	"$(mk check KERNEL_DIR=/elsewhere ROOTFS_DIR=/elsewhere)"
 # make mutants: each kind of mutant to its script, MUTANTS split between
 # them (a script given none is not run), a name of neither refused.
@@ -66,12 +66,12 @@ for s in tests/vm/mutants.sh tests/inspector/mutants.sh; do
 done
 touch "$top/tests/mutants/cap.diff" "$top/tests/mutants/undo.diff" "$top/tests/mutants/undo.list" \
 	"$top/tests/mutants/inspector/busy.diff" "$top/tests/mutants/inspector/log2.diff"
-inspector_mutants="tests/inspector/mutants.sh [busy log2] [$top/build/6.1/kernel-default.out/vmlinux.btf]"
+inspector_mutants="tests/inspector/mutants.sh [busy log2] [$top/build/6.12/kernel-default.out/vmlinux.btf]"
 expect "mutants: the inspector's first, against the kernel's BTF, then the kernel's" \
 	"$inspector_mutants
 tests/vm/mutants.sh [cap undo] [$top/build/rootfs]" "$(mk mutants)"
 expect "mutants MUTANTS=...: each script its own" \
-	"tests/inspector/mutants.sh [log2] [$top/build/6.1/kernel-default.out/vmlinux.btf]
+	"tests/inspector/mutants.sh [log2] [$top/build/6.12/kernel-default.out/vmlinux.btf]
 tests/vm/mutants.sh [undo] [$top/build/rootfs]" "$(mk mutants MUTANTS='undo log2')"
 expect "mutants MUTANTS=...: a script with none of them is not run" \
 	"tests/vm/mutants.sh [cap] [$top/build/rootfs]" "$(mk mutants MUTANTS=cap)"
@@ -87,11 +87,11 @@ expect "mutants: the kernel's run after the inspector's failed, and make fails" 
 	"tests/inspector/mutants.sh busy log2|tests/vm/mutants.sh [cap undo] [$top/build/rootfs]|exit 2" \
 	"$(grep -v '^make' <<<"$out" | paste -sd'|')|exit $rc"
 
-mkdir -p "$top/build/vm/payload" "$top/build/vm-nofwb" "$top/build/vm-demo" "$top/build/6.1/linux"
-touch "$top/build/vm.lock" "$top/build/vm-nofwb.lock" "$top/build/6.1/kernel-default.out"
+mkdir -p "$top/build/vm/payload" "$top/build/vm-nofwb" "$top/build/vm-demo" "$top/build/6.12/linux"
+touch "$top/build/vm.lock" "$top/build/vm-nofwb.lock" "$top/build/6.12/kernel-default.out"
 mk clean >/dev/null
 expect "clean removes every run directory and lock, and keeps the kernel trees" \
-	"6.1 6.1/kernel-default.out 6.1/linux" "$(cd "$top/build" && echo * 6.1/*)"
+	"6.12 6.12/kernel-default.out 6.12/linux" "$(cd "$top/build" && echo * 6.12/*)"
 
 # With deps, kernel and rootfs made by stand-ins: check.sh --refuse-env
 # comes before anything else.

@@ -10,6 +10,8 @@
 # a diff that applies to the series, in a tree of this test's own (never
 # build/linux, whatever state another target left it in).
 set -uo pipefail
+# The mutants are written against the 6.1 series (tests/vm/mutants.sh).
+export KERNEL_BASE=6.1
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
 

@@ -11,8 +11,8 @@ set -uo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-PROJECT="kvmlock developers <dev@kvmlock.invalid>"
-UPSTREAM="Alexandru Elisei <alexandru.elisei@arm.com>"
+PROJECT=$PROJECT_IDENTITY
+UPSTREAM=$UPSTREAM_AUTHORS
 # Case-insensitive, in commit messages (not the cover letter).
 FORBIDDEN='(next|previous|later|following|earlier|last) patch|\bpatch(es)? [0-9]|before this (change|patch)|\bTCG\b|make (check|bench)|\btests/|\bdocs/|kvmlock-top|\breview|\bv[0-9]+ of this'
 

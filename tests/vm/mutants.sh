@@ -26,8 +26,11 @@
 #
 #   mutants.sh ROOTFS_DIR
 #
-# Exits non-zero when a mutant was not caught, or did not build.
+# Exits non-zero when a mutant was not caught, or did not build. The
+# mutants are written against the Linux 6.1 series: KERNEL_BASE is 6.1 here,
+# whatever the environment says.
 set -euo pipefail
+export KERNEL_BASE=6.1
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 ROOTFS=${1:?usage: mutants.sh ROOTFS_DIR}

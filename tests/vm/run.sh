@@ -12,7 +12,8 @@
 #
 # KERNEL_DIR holds Image and selftests/ (kernel/scripts/kernel.sh build);
 # ROOTFS_DIR is the guest userland (tests/vm/rootfs.sh). Tests come from
-# tests/vm/kvm-selftests.list and tests/vm/guest-tests.list (VM_TEST_LISTS:
+# the base's tests/vm/kvm-selftests-<base>.list (KERNEL_BASE), then
+# tests/vm/guest-tests.list and tests/vm/doc-tests.list (VM_TEST_LISTS:
 # other lists), in the format of scripts/lib.sh load_test_list; patterns
 # (shell globs on the test name) select a subset. Our own guest tests are
 # built with the kernel (KERNEL_DIR/kselftest).
@@ -60,8 +61,9 @@ collect_tests() {
 	if [ -n "${VM_TEST_LISTS:-}" ]; then
 		for list in $VM_TEST_LISTS; do load_test_list "$list"; done
 	else
-		load_test_list "$TOP/tests/vm/kvm-selftests.list"
+		load_test_list "$(kvm_selftest_list "$KERNEL_BASE")"
 		load_test_list "$TOP/tests/vm/guest-tests.list"
+		load_test_list "$TOP/tests/vm/doc-tests.list"
 	fi
 	: >"$PAYLOAD/tests.list"
 	: >"$RUN/tests.meta"
