@@ -100,7 +100,11 @@ result $? "the key hint is on the last line"
 [ "$(pane | wc -l)" = 24 ] && [ "$(pane | awk 'length > 80' | wc -l)" = 0 ]
 result $? "24 lines, none over 80 columns"
 
-# A LOCK refused by RLIMIT_MEMLOCK while it runs
+# A LOCK refused by RLIMIT_MEMLOCK while it runs, at a 3 s interval: the
+# screen of the lock's interval (LOCKS 1) shows for 3 s, which the reads
+# below do not miss on a loaded machine as they could miss a 1 s one.
+$T send-keys -t top + +
+wait_pane "every 3s"
 cmd b "lock b 2 rw"
 grep -q "^err ENOMEM" $D/b.out
 result $? "VMM b's LOCK of 64 pages is refused (ENOMEM)"
@@ -116,6 +120,8 @@ done
 [ "$(echo "$r" | awk '{ print $9, $10 }')" = "1 1" ]
 result $? "... VM b's row: LOCKS 1 in that interval, FAILS 1"
 keep 1-refused
+$T send-keys -t top - -
+wait_pane "every 1s"
 
 order() { pane | awk '/^ *[0-9]+ +[0-9]+ / { print $1 }' | paste -sd' '; }
 $T send-keys -t top s
