@@ -11,14 +11,29 @@ REPS=${2:?usage: lock_perf_guest.sh SIZES REPS}
 
 $B -s "$SIZES" -n "$REPS" || exit 1
 
+# The allocators' names in this kernel: 6.1's kvmalloc_node, kmalloc_trace
+# and __kmalloc are 6.12's __kvmalloc_node_noprof, __kmalloc_cache_noprof
+# and __kmalloc_noprof, the size the same argument.
+symbol() {
+	for s; do
+		awk -v s="$s" '$3 == s { found = 1 } END { exit !found }' /proc/kallsyms &&
+			echo "$s" && return
+	done
+	echo "lock_perf_guest.sh: none of $* in /proc/kallsyms" >&2
+	exit 1
+}
+kvmalloc=$(symbol kvmalloc_node __kvmalloc_node_noprof) || exit 1
+kmalloc_trace=$(symbol kmalloc_trace __kmalloc_cache_noprof) || exit 1
+kmalloc=$(symbol __kmalloc __kmalloc_noprof) || exit 1
+
 for mib in $(echo "$SIZES" | tr , ' '); do
 	# Bounded: a bpftrace that never attaches must not hang the benchmark.
 	timeout -s INT 300 bpftrace -e '
 kprobe:kvm_mmu_lock_memslot { @in[tid] = 1; }
 kretprobe:kvm_mmu_lock_memslot { delete(@in[tid]); }
-kprobe:kvmalloc_node /@in[tid]/ { @bytes = sum(arg0); }
-kprobe:kmalloc_trace /@in[tid]/ { @bytes = sum(arg2); }
-kprobe:__kmalloc /@in[tid]/ { @bytes = sum(arg0); }
+kprobe:'"$kvmalloc"' /@in[tid]/ { @bytes = sum(arg0); }
+kprobe:'"$kmalloc_trace"' /@in[tid]/ { @bytes = sum(arg2); }
+kprobe:'"$kmalloc"' /@in[tid]/ { @bytes = sum(arg0); }
 tracepoint:kvm:kvm_memslot_lock_end /args->ret == 0/ { @pages = sum(args->npages); }' \
 		</dev/null >/tmp/tracking.txt 2>&1 &
 	bt=$!
