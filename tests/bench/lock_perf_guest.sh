@@ -1,8 +1,10 @@
 #!/bin/sh
 # make bench, in the test VM: the lock/unlock matrix of memslot_lock_bench,
 # then the memory KVM allocates to track a locked memslot, measured: bpftrace
-# sums the sizes given to kmalloc and kvmalloc during KVM's lock function
-# while memslot_lock_workload locks one memslot of each size.
+# sums the sizes given to kmalloc and kvmalloc, and the pages taken from the
+# page allocator but for stage 2 page tables (the memory cache's top-up),
+# during KVM's lock function while memslot_lock_workload locks one memslot
+# of each size.
 #   lock_perf_guest.sh SIZES REPS     (SIZES: MiB, comma-separated)
 B=/kvmlock/kselftest/memslot_lock_bench
 W=/kvmlock/kselftest/memslot_lock_workload
@@ -11,9 +13,10 @@ REPS=${2:?usage: lock_perf_guest.sh SIZES REPS}
 
 $B -s "$SIZES" -n "$REPS" || exit 1
 
-# The allocators' names in this kernel: 6.1's kvmalloc_node, kmalloc_trace
-# and __kmalloc are 6.12's __kvmalloc_node_noprof, __kmalloc_cache_noprof
-# and __kmalloc_noprof, the size the same argument.
+# The allocators' names in this kernel: 6.1's kvmalloc_node, kmalloc_trace,
+# __kmalloc and __get_free_pages are 6.12's __kvmalloc_node_noprof,
+# __kmalloc_cache_noprof, __kmalloc_noprof and get_free_pages_noprof, the
+# size (or order) the same argument.
 symbol() {
 	for s; do
 		awk -v s="$s" '$3 == s { found = 1 } END { exit !found }' /proc/kallsyms &&
@@ -25,6 +28,8 @@ symbol() {
 kvmalloc=$(symbol kvmalloc_node __kvmalloc_node_noprof) || exit 1
 kmalloc_trace=$(symbol kmalloc_trace __kmalloc_cache_noprof) || exit 1
 kmalloc=$(symbol __kmalloc __kmalloc_noprof) || exit 1
+get_free_pages=$(symbol __get_free_pages get_free_pages_noprof) || exit 1
+PAGE=$(getconf PAGESIZE) || exit 1
 
 for mib in $(echo "$SIZES" | tr , ' '); do
 	# Bounded: a bpftrace that never attaches must not hang the benchmark.
@@ -34,11 +39,14 @@ kretprobe:kvm_mmu_lock_memslot { delete(@in[tid]); }
 kprobe:'"$kvmalloc"' /@in[tid]/ { @bytes = sum(arg0); }
 kprobe:'"$kmalloc_trace"' /@in[tid]/ { @bytes = sum(arg2); }
 kprobe:'"$kmalloc"' /@in[tid]/ { @bytes = sum(arg0); }
+kprobe:kvm_mmu_topup_memory_cache { @topup[tid] = 1; }
+kretprobe:kvm_mmu_topup_memory_cache { delete(@topup[tid]); }
+kprobe:'"$get_free_pages"' /@in[tid] && !@topup[tid]/ { @bytes = sum('"$PAGE"' << arg1); }
 tracepoint:kvm:kvm_memslot_lock_end /args->ret == 0/ { @pages = sum(args->npages); }' \
 		</dev/null >/tmp/tracking.txt 2>&1 &
 	bt=$!
 	i=0
-	while [ "$(bpftool perf show pid $bt 2>/dev/null | wc -l)" -lt 6 ] &&
+	while [ "$(bpftool perf show pid $bt 2>/dev/null | wc -l)" -lt 9 ] &&
 		kill -0 $bt 2>/dev/null && [ $i -lt 120 ]; do
 		sleep 0.5
 		i=$((i + 1))
