@@ -210,7 +210,7 @@ sleep 0.2
 expect "check.sh stopped while the side lane runs: exit 143, nothing of the side lane left" \
 	"143|" "$rc|$(pgrep -af 'sleep 613')"
 out=$(fake_check --bases 6.1 "$tmp/kdir" "$tmp/rootfs")
-expect "--bases 6.1: the side lane boots the 6.1 kernel last, with its selftests and the guest tests" \
+expect "--bases 6.1: the 6.1 kernel boots last, after both lanes, with its selftests and the guest tests" \
 	"$side_lane
 run.sh 6.1-default run=vm-6.1 lists=kvm-selftests-6.1.list guest-tests.list cpu= machine= args=" \
 	"$(grep -vxF -f <(echo "$main_lane") "$tmp/log")"
