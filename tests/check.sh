@@ -163,7 +163,7 @@ variant_boots() {
 
 # The main lane's boots: the test VM (every test of the base's selftests
 # list, guest-tests.list and doc-tests.list), the movable zone, then the
-# first debug kernel of VARIANT_KDIRS. The two lanes take about as long.
+# first debug kernel of VARIANT_KDIRS.
 main_boots() {
 	local vm=$TOP/tests/vm
 	# shellcheck disable=SC2086 # one kernel a word
