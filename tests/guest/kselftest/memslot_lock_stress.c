@@ -1357,12 +1357,13 @@ static bool wait_worker(int index, long ms)
 
 /*
  * SIGKILLs a worker: worker 0 inside the LOCK of its big memslot until one
- * such kill landed, and half of the time after; another at random else.
+ * such kill landed (not at all while it has not got there), and half of
+ * the time after; another at random else.
  * Then starts its next generation, unless it was done.
  */
 static void kill_one(uint64_t *rng)
 {
-	int index = rnd_below(rng, opt.workers), in_lock = 0;
+	int index = rnd_below(rng, opt.workers), in_lock = 0, status;
 	uint64_t end, delay_us = 0;
 	bool big;
 
@@ -1370,10 +1371,23 @@ static void kill_one(uint64_t *rng)
 	      (!fig.big_kills || rnd_below(rng, 2));
 	if (big) {
 		index = 0;
-		end = now_ms() + BIG_WAIT_MS;
+		/*
+		 * Until one kill landed there, wait for the big LOCK as long
+		 * as the run lasts: on a loaded machine a worker killed every
+		 * few seconds may never get that far again.
+		 */
+		end = fig.big_kills ? now_ms() + BIG_WAIT_MS : deadline_ms;
 		while (!__atomic_load_n(&shared->w[0].big_lock, __ATOMIC_SEQ_CST) &&
-		       now_ms() < end)
+		       now_ms() < end) {
+			if (waitpid(workers[0].pid, &status, WNOHANG) == workers[0].pid) {
+				worker_ended(0, status);
+				return;
+			}
 			usleep(50);
+		}
+		if (!fig.big_kills &&
+		    !__atomic_load_n(&shared->w[0].big_lock, __ATOMIC_SEQ_CST))
+			return;
 		/* Within how long its last big LOCK took (~1 ms the first time). */
 		delay_us = rnd_below(rng, shared->w[0].big_lock_ns / 1000 * 9 / 10 + 1);
 		if (!shared->w[0].big_lock_ns)
