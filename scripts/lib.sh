@@ -35,6 +35,13 @@ kvm_selftest_list() {
 	echo "$TOP/tests/vm/kvm-selftests-$1.list"
 }
 
+# The lists of the test VM's main boot on base $1, space-separated: its
+# upstream KVM selftests, our kernel and kvmlock-top tests, the docs'
+# examples (tests/vm/run.sh's default, make check's main boot).
+main_test_lists() {
+	echo "$(kvm_selftest_list "$1") $TOP/tests/vm/guest-tests.list $TOP/tests/vm/doc-tests.list"
+}
+
 # The one identity of our patches, whoever's machine commits them
 # (kernel.sh export sets it); patches derived from the RFC keep their
 # author and Signed-off-by.

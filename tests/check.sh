@@ -162,14 +162,14 @@ variant_boots() {
 }
 
 # The main lane's boots: the test VM (every test of the base's selftests
-# list, guest-tests.list and doc-tests.list), the movable zone, then the
-# first debug kernel of VARIANT_KDIRS.
+# list, guest-tests.list and doc-tests.list: main_test_lists), the movable
+# zone, then the first debug kernel of VARIANT_KDIRS.
 main_boots() {
 	local vm=$TOP/tests/vm
 	# shellcheck disable=SC2086 # one kernel a word
 	set -- $VARIANT_KDIRS
 	echo "== guest: test VM"
-	boot "$KDIR" "$BUILD/vm" "$(kvm_selftest_list "$KERNEL_BASE") $vm/guest-tests.list $vm/doc-tests.list"
+	boot "$KDIR" "$BUILD/vm" "$(main_test_lists "$KERNEL_BASE")"
 	# What kvmlock-top exported in that run, through the real Prometheus.
 	echo "== host: kvmlock-top's Prometheus files from the test VM"
 	run_suite --name "host prom_check.sh" "$TOP/tests/vm/prom_check.sh" "$BUILD/vm/payload/results"

@@ -61,9 +61,7 @@ collect_tests() {
 	if [ -n "${VM_TEST_LISTS:-}" ]; then
 		for list in $VM_TEST_LISTS; do load_test_list "$list"; done
 	else
-		load_test_list "$(kvm_selftest_list "$KERNEL_BASE")"
-		load_test_list "$TOP/tests/vm/guest-tests.list"
-		load_test_list "$TOP/tests/vm/doc-tests.list"
+		for list in $(main_test_lists "$KERNEL_BASE"); do load_test_list "$list"; done
 	fi
 	: >"$PAYLOAD/tests.list"
 	: >"$RUN/tests.meta"
