@@ -178,8 +178,8 @@ static int add_gone(uint64_t **gone, size_t *nr, uint64_t vm)
 	return 0;
 }
 
-/* Since start, or since the last kt_history_reset() when vm was there */
-static void cumulative(struct kt_agg *cum, const struct kt_vm_stats *cur,
+/* Since the last kt_history_reset() when vm was there, else since start */
+static void since_reset(struct kt_agg *cum, const struct kt_vm_stats *cur,
 		       const struct kt_history *h, uint64_t vm)
 {
 	const struct kt_vm_stats *base = find_stats(h->base, h->nr_base, vm);
@@ -218,7 +218,8 @@ static int fill_row(struct kt_vm_row *row, const struct kt_live_vm *v,
 	prev = find_stats(h->prev, h->nr_prev, v->vm);
 	if (!cur)
 		cur = &zero;
-	cumulative(&row->cum, cur, h, v->vm);
+	kt_agg_from_stats(&row->cum, cur);
+	since_reset(&row->shown, cur, h, v->vm);
 	kt_agg_interval(&row->iv, cur, prev);
 	kt_lat_from_hist(row->iv.lat_hist, row->iv.lat_max_ns, &row->lat);
 	if (cur->account_failures) {
@@ -320,6 +321,7 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		r->totals.ro_pages += row->ro_pages;
 		kt_agg_add(&r->totals.iv, &row->iv);
 		kt_agg_add(&r->totals.cum, &row->cum);
+		kt_agg_add(&r->totals.shown, &row->shown);
 		if (row->mismatch)
 			r->state_mismatches++;
 	}
@@ -333,7 +335,7 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 	}
 	for (i = 0; i < smp->nr_stats; i++) {
 		const struct kt_stats_entry *e = &smp->stats[i];
-		struct kt_agg cum;
+		struct kt_agg cum, shown;
 
 		if (vm_is_live(smp, e->vm)) {
 			next[nnext++] = *e;
@@ -341,8 +343,10 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		}
 		kt_agg_interval(&gone_iv, &e->s, find_stats(h->prev, h->nr_prev, e->vm));
 		kt_agg_add(&r->totals.iv, &gone_iv);
-		cumulative(&cum, &e->s, h, e->vm);
+		kt_agg_from_stats(&cum, &e->s);
 		kt_agg_add(&h->departed, &cum);
+		since_reset(&shown, &e->s, h, e->vm);
+		kt_agg_add(&h->departed_shown, &shown);
 		forget_base(h, e->vm);
 		if (add_gone(gone, nr_gone, e->vm))
 			goto nomem;
@@ -352,6 +356,7 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		    add_gone(gone, nr_gone, smp->slots[i].key.vm))
 			goto nomem;
 	kt_agg_add(&r->totals.cum, &h->departed);
+	kt_agg_add(&r->totals.shown, &h->departed_shown);
 	kt_lat_from_hist(r->totals.iv.lat_hist, r->totals.iv.lat_max_ns,
 			 &r->totals.lat);
 
@@ -362,7 +367,7 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 	h->events_received_total += smp->events_received;
 	r->events_received = smp->events_received;
 	r->events_received_total = h->events_received_total;
-	r->events_lost_total = smp->events_lost_total - h->events_lost_base;
+	r->events_lost_total = smp->events_lost_total;
 	r->events_lost = smp->events_lost_total - h->events_lost_prev;
 	h->events_lost_prev = smp->events_lost_total;
 	r->seeded = h->rec.seeded;
@@ -428,10 +433,8 @@ int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
 	h->nr_prev = nr;
 	h->base = base;
 	h->nr_base = nr;
-	memset(&h->departed, 0, sizeof(h->departed));
-	h->events_received_total = 0;
+	memset(&h->departed_shown, 0, sizeof(h->departed_shown));
 	h->events_lost_prev = events_lost_total;
-	h->events_lost_base = events_lost_total;
 	return 0;
 }
 
@@ -466,7 +469,7 @@ static int row_cmp(const void *pa, const void *pb)
 			 b->iv.locks_ok + b->iv.locks_failed);
 		break;
 	case KT_SORT_FAILS:
-		CMP_DESC(a->cum.locks_failed, b->cum.locks_failed);
+		CMP_DESC(a->shown.locks_failed, b->shown.locks_failed);
 		break;
 	case KT_SORT_LAT:
 		CMP_DESC(a->lat.valid, b->lat.valid);

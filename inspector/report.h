@@ -102,7 +102,11 @@ struct kt_vm_row {
 	uint64_t locked_slots, locked_pages, rw_pages, ro_pages;
 	bool pct_valid;
 	double pct;			/* VmLck / RLIMIT_MEMLOCK */
-	struct kt_agg iv, cum;		/* interval, since start */
+	/*
+	 * The interval, since start (exported: never reset) and since the
+	 * screen's z (shown on the screen; since start without one).
+	 */
+	struct kt_agg iv, cum, shown;
 	struct kt_lat lat;
 	bool acct_seen;
 	uint64_t acct_locked_vm_pages, acct_limit_pages;
@@ -122,7 +126,7 @@ struct kt_report {
 	size_t nr_vms;			/* live VMs shown or not */
 	struct {
 		uint64_t locked_slots, locked_pages, rw_pages, ro_pages;
-		struct kt_agg iv, cum;	/* with VMs that exited */
+		struct kt_agg iv, cum, shown;	/* with VMs that exited */
 		struct kt_lat lat;
 	} totals;
 	uint64_t events_received, events_received_total;
@@ -144,16 +148,16 @@ struct kt_history {
 	struct kt_stats_entry *prev;	/* the previous interval's dump */
 	size_t nr_prev;
 	struct kt_agg departed;		/* VMs gone: their last cumulative */
+	struct kt_agg departed_shown;	/* the same since the last z */
 	uint64_t events_received_total;
 	uint64_t events_lost_prev;
 	struct kt_reconciled rec;
 	/*
-	 * The counters at the last kt_history_reset(): "since start" figures
+	 * The counters at the last kt_history_reset(): the "shown" figures
 	 * are counted from them (none: from the BPF maps' zero).
 	 */
 	struct kt_stats_entry *base;
 	size_t nr_base;
-	uint64_t events_lost_base;
 };
 
 /* Histogram */
@@ -180,11 +184,12 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 void kt_report_free(struct kt_report *r);
 void kt_history_free(struct kt_history *h);
 /*
- * Counts from now: stats (a dump of vm_stats made now) becomes both the
- * previous interval's dump and the base of the cumulative counters, whose
- * figures start from zero again, as do the events received and lost
- * (events_lost_total: the BPF counter now). Returns 0 or -ENOMEM (h as
- * it was).
+ * The screen's z: stats (a dump of vm_stats made now) becomes both the
+ * previous interval's dump and the base of the "shown" counters, which
+ * start from zero again. The exported counters ("cum", the events
+ * received and lost) keep counting since start: a Prometheus counter
+ * never goes down while the tool runs. events_lost_total: the BPF counter
+ * now. Returns 0 or -ENOMEM (h as it was).
  */
 int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
 		     size_t nr, uint64_t events_lost_total);

@@ -259,7 +259,7 @@ static void fmt_pair(char *buf, size_t len, uint64_t a, uint64_t b)
 
 static void totals(struct lines *l, const struct kt_report *r)
 {
-	const struct kt_agg *iv = &r->totals.iv, *cum = &r->totals.cum;
+	const struct kt_agg *iv = &r->totals.iv, *cum = &r->totals.shown;
 	char a[16], b[16], c[16], locks[24], lfail[24], unl[24], ufail[24], acct[24];
 	uint64_t ps = r->page_size;
 	char *notes = NULL, *line, *save;
@@ -316,7 +316,7 @@ static void vm_row(struct lines *l, const struct kt_vm_row *row, uint64_t ps)
 	add_line(l, "%5s %7s %-10.10s %5" PRIu64 " %6s %6s %6s %5s %5" PRIu64 " %5" PRIu64 " %6s",
 		 t.vm, t.pid, row->proc.comm, row->locked_slots, locked, t.vmlck,
 		 t.limit, t.pct, row->iv.locks_ok + row->iv.locks_failed,
-		 row->cum.locks_failed, p99);
+		 row->shown.locks_failed, p99);
 }
 
 /* The VM rows: st's order and filter, at most st->rows of them */

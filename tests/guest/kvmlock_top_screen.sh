@@ -7,7 +7,8 @@
 #     the key hint on the last line, nothing wider than 80 columns;
 #   - s (sort key), r (reverse), p PID Enter (one VMM) and p Enter, d
 #     (slot rows), + and - (interval), h (help and back), z (FAILS zeroed
-#     from the next interval on), a lock made while it runs shows up;
+#     from the next interval on, --prom-file's counters not), a lock made
+#     while it runs shows up;
 #   - a resize to 100x30 redraws at the new size;
 #   - no flicker: the screen is cleared once, at start (tmux pipe-pane
 #     keeps every byte the tool wrote);
@@ -175,7 +176,12 @@ result $? "h again: the table"
 cmd a "lock a 3 rw"
 wait_pane "VMs 2 +slots 4"
 result $? "a lock made while it runs: slots 4"
-# z: VM b's FAILS counts from now on
+# z: VM b's FAILS counts from now on; the exported counter does not
+prom_fails_b() {
+	sed -n "s/^kvmlock_lock_operations_total{vm=\"$vm_b\",.*result=\"failed\"} //p" \
+		$D/prom/top.prom
+}
+fails_b=$(prom_fails_b)
 $T send-keys -t top z
 wait_pane "counters zeroed"
 result $? "z: counters zeroed"
@@ -183,6 +189,8 @@ sleep 2.2
 keep 7-zeroed
 [ "$(row "$vm_b" | awk '{ print $10 }')" = 0 ]
 result $? "... VM b's FAILS is 0 from the next interval"
+[ "${fails_b:-0}" -gt 0 ] && [ "$(prom_fails_b)" = "$fails_b" ]
+result $? "... its exported failed LOCKs stay $fails_b (--prom-file: $(prom_fails_b))"
 
 # No flicker: after the first frame, ncurses only rewrites what changed.
 # The terminal's clear-screen (\E[H\E[J) must appear once, at start,
