@@ -78,6 +78,30 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
+/*
+ * After each report or batch of events. A reader gone (EPIPE, SIGPIPE
+ * being ignored: "kvmlock-top -b | head") ends the tool as a signal
+ * does, exit 0 and pins removed; any other write error is fatal.
+ */
+static int flush_output(void)
+{
+	int err;
+
+	/* a renderer's own fflush() may have failed first: its errno stands */
+	if (!ferror(stdout)) {
+		errno = 0;
+		if (!fflush(stdout) && !ferror(stdout))
+			return 0;
+	}
+	err = errno ? errno : EIO;
+	if (err == EPIPE) {
+		exiting = 1;
+		return 0;
+	}
+	die_msg("cannot write the output: %s", strerror(err));
+	return -err;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG && !verbose)
@@ -245,7 +269,9 @@ static int run_trace(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 			kt_trace_print_lost(stdout, lost - lost_seen, t);
 			lost_seen = lost;
 		}
-		fflush(stdout);
+		err = flush_output();
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -418,13 +444,13 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 			kt_hist_render_json(stdout, v, nv, o->all_vms, o->msecs, &wall);
 		else
 			kt_hist_render_text(stdout, v, nv, o->all_vms, o->msecs);
-		fflush(stdout);
+		err = flush_output();
 		free(v);
 		v = NULL;
 		free(prev);
 		prev = cur, nr_prev = nr;
 		cur = NULL;
-		if (exiting)
+		if (err || exiting)
 			break;
 	}
 	free(cur);
@@ -631,10 +657,12 @@ static int run_top(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 		if (interactive) {
 			err = show(&rep, &st);
 			st.status[0] = '\0';
-		} else if (o->json) {
-			kt_render_json(stdout, &rep);
 		} else {
-			kt_render_text(stdout, &rep);
+			if (o->json)
+				kt_render_json(stdout, &rep);
+			else
+				kt_render_text(stdout, &rep);
+			err = flush_output();
 		}
 		if (!err && o->prom_file) {
 			char perr[PATH_MAX + 200];
@@ -711,11 +739,16 @@ int main(int argc, char **argv)
 	}
 	/*
 	 * No SA_RESTART: a signal must end ring_buffer__poll() at once.
-	 * Before pinning, so that SIGINT and SIGTERM always unpin.
+	 * Before pinning, so that these signals always unpin.
 	 */
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);	/* the ssh session or terminal gone */
+	sigaction(SIGQUIT, &sa, NULL);
+	/* a closed pipe is EPIPE at the next write: flush_output() */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 	/*
 	 * --pin: once the maps exist, before attaching, so that a refusal
 	 * (no bpffs, the directory taken) leaves nothing attached and the

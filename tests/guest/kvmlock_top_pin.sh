@@ -10,7 +10,9 @@
 #   - on SIGINT it exits 0 and /sys/fs/bpf/kvmlock is gone.
 # Then kvmlock-top --keep-pinned -b 1 1: after it exits the pins are still
 # there and dumpable (the kernel's locked slots, seeded at start), no
-# program is left loaded, and rm -r removes them.
+# program is left loaded, and rm -r removes them. Last, SIGHUP, SIGQUIT
+# and a closed pipe (| head -n 1) end kvmlock-top --pin as SIGINT does:
+# exit 0, nothing on stderr, nothing pinned.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-pin
 PIN=/sys/fs/bpf/kvmlock
@@ -165,6 +167,34 @@ result $? "bpftool map dump pinned $PIN/vm_stats after exit: dumpable, empty ($g
 result $? "no program left loaded after --keep-pinned"
 rm -r $PIN && [ ! -e $PIN ]
 result $? "rm -r $PIN removes them"
+
+# SIGHUP (the ssh session gone) and SIGQUIT end it as SIGINT does.
+for sig in HUP QUIT; do
+	$TOOL --pin -b 1 >$D/$sig.out 2>$D/$sig.err &
+	tool=$!
+	i=0
+	while [ ! -s $D/$sig.out ]; do
+		i=$((i + 1))
+		kill -0 $tool 2>/dev/null || fail_now "kvmlock-top --pin exited at start"
+		[ $i -gt 600 ] && fail_now "kvmlock-top --pin: no report in 30 s"
+		sleep 0.05
+	done
+	kill -$sig $tool
+	wait $tool
+	rc=$?
+	tool=
+	[ $rc = 0 ] && [ ! -s $D/$sig.err ] && [ ! -e $PIN ] && [ -z "$(progs)" ]
+	result $? "on SIG$sig: exit $rc, nothing on stderr, $PIN gone, no program loaded"
+	[ -s $D/$sig.err ] && sed 's/^/# /' $D/$sig.err
+done
+# A reader gone: the next report's write fails (EPIPE), which ends it.
+{ $TOOL --pin -b 1 2>$D/pipe.err; echo $? >$D/pipe.rc; } | head -n 1 >$D/pipe.out
+rc=$(cat $D/pipe.rc)
+[ "$rc" = 0 ] && [ ! -s $D/pipe.err ] && [ -s $D/pipe.out ] && [ ! -e $PIN ] &&
+	[ -z "$(progs)" ]
+result $? "kvmlock-top --pin -b 1 | head -n 1: exit $rc, nothing on stderr, $PIN gone"
+[ -s $D/pipe.err ] && sed 's/^/# /' $D/pipe.err
+rm -rf $PIN
 
 echo exit >&3
 exec 3>&-
