@@ -148,10 +148,13 @@ void kt_hist_render_text(FILE *f, const struct kt_hist_vm *v, size_t n,
 		return;
 	}
 	for (i = 0; i < n; i++) {
+		char comm[KT_COMM_LEN];
+
 		fputc('\n', f);
+		kt_text_comm(comm, sizeof(comm), v[i].comm[0] ? v[i].comm : "?");
 		if (!all)
 			fprintf(f, "vm = %" PRIu64 " pid = %" PRIu32 " %s\n", v[i].vm,
-				v[i].pid, v[i].comm[0] ? v[i].comm : "?");
+				v[i].pid, comm);
 		text_one(f, "lock", v[i].lock, msecs);
 		text_one(f, "unlock", v[i].unlock, msecs);
 	}

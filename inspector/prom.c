@@ -31,29 +31,6 @@ static void fmt_seconds(char *buf, size_t len, uint64_t ns)
 		buf[--n] = '\0';
 }
 
-/* Length of the valid UTF-8 sequence at p (not ASCII), 0 if invalid */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /*
  * The text format escapes backslash, double quote and newline in label
  * values, and must be UTF-8: a comm is any bytes, so a byte that is not
@@ -75,7 +52,7 @@ void kt_prom_label_value(char *buf, size_t len, const char *s)
 			p++;
 		} else if (*p < 0x80) {
 			buf[o++] = (char)*p++;
-		} else if ((n = utf8_len(p))) {
+		} else if ((n = kt_utf8_len(p))) {
 			memcpy(buf + o, p, n);
 			o += n;
 			p += n;

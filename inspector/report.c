@@ -647,7 +647,7 @@ void kt_fmt_slot(char *buf, size_t len, const char *vm, const struct kt_slot_row
 
 void kt_render_text(FILE *f, const struct kt_report *r)
 {
-	char ts[64], vm[24], age[16], a[16], b[16], line[128];
+	char ts[64], vm[24], age[16], a[16], b[16], line[128], comm[KT_COMM_LEN];
 	const struct kt_vm_row *row;
 	struct kt_row_text t;
 	uint64_t ps = r->page_size;
@@ -664,7 +664,8 @@ void kt_render_text(FILE *f, const struct kt_report *r)
 	for (i = 0; i < r->nr_rows; i++) {
 		row = &r->rows[i];
 		kt_row_text(row, &t);
-		print_mem_line(f, t.vm, t.pid, row->proc.comm, row->locked_slots,
+		kt_text_comm(comm, sizeof(comm), row->proc.comm);
+		print_mem_line(f, t.vm, t.pid, comm, row->locked_slots,
 			       row->locked_pages, ps, row->rw_pages, row->ro_pages,
 			       t.vmlck, t.limit, t.pct);
 	}
@@ -713,18 +714,65 @@ void kt_render_text(FILE *f, const struct kt_report *r)
 
 /* --- JSON ------------------------------------------------------------ */
 
+size_t kt_utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+void kt_text_comm(char *buf, size_t len, const char *comm)
+{
+	size_t i;
+
+	for (i = 0; comm[i] && i + 1 < len; i++) {
+		unsigned char ch = (unsigned char)comm[i];
+
+		buf[i] = ch < 0x20 || ch > 0x7e ? '?' : (char)ch;
+	}
+	if (len)
+		buf[i] = '\0';
+}
+
+/*
+ * A comm is any bytes: valid UTF-8 goes out as it is (JSON text is
+ * UTF-8), control characters as JSON escapes, any other byte as U+FFFD.
+ */
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
 
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
+	fputc('"', f);
+	while (*p) {
+		if (*p == '"' || *p == '\\') {
+			fprintf(f, "\\%c", *p++);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p++);
+		} else if (*p < 0x80) {
+			fputc(*p++, f);
+		} else if ((n = kt_utf8_len(p))) {
+			fwrite(p, 1, n, f);
+			p += n;
+		} else {
+			fputs("\\ufffd", f);
+			p++;
+		}
 	}
 	fputc('"', f);
 }

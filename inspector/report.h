@@ -214,6 +214,13 @@ void kt_fmt_slot(char *buf, size_t len, const char *vm, const struct kt_slot_row
 void kt_render_json(FILE *f, const struct kt_report *r);
 /* s as a JSON string, quoted and escaped */
 void kt_json_str(FILE *f, const char *s);
+/* Length of the valid UTF-8 sequence at p (not ASCII), 0 if invalid */
+size_t kt_utf8_len(const unsigned char *p);
+/*
+ * comm for the text outputs, at most len - 1 bytes: any byte a terminal
+ * or a line parser could act on (control, not ASCII) becomes '?'.
+ */
+void kt_text_comm(char *buf, size_t len, const char *comm);
 
 /* "1.5G", "768K", "12.3ms": at most 6 characters */
 void kt_fmt_bytes(char *buf, size_t len, uint64_t bytes);

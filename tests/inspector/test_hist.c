@@ -122,13 +122,13 @@ static void test_text_msecs(void **state)
 	(void)state;
 	fixture();
 	assert_int_equal(kt_hist_build(cur, 3, prev, 2, true, false, &v, &n), 0);
-	strcpy(v[0].comm, "memslot_lock_te");
+	strcpy(v[0].comm, "lock\x1b[2J\ntest");	/* printable ASCII only */
 	f = out();
 	kt_hist_render_text(f, v, n, false, true);
 	fclose(f);
 	assert_string_equal(buf,
 	"\n"
-	"vm = 2 pid = 59 memslot_lock_te\n"
+	"vm = 2 pid = 59 lock?[2J?test\n"
 	"lock latency:\n"
 	"     msecs               : count    distribution\n"
 	"         0 -> 1          : 0        |                                        |\n"

@@ -629,6 +629,9 @@ static void test_rows_limit_and_pid(void **state)
 
 enum fmt { TEXT, JSON, PROM };
 
+/* render()'s comm of VM 2 and VM 3 instead of make_sample()'s, if set */
+static const char *comm_of[2];
+
 static char *render(enum fmt fmt, bool slots, struct kt_opts *o)
 {
 	struct kt_history h = {};
@@ -641,6 +644,10 @@ static char *render(enum fmt fmt, bool slots, struct kt_opts *o)
 
 	o->slots = slots;
 	make_sample(&smp);
+	if (comm_of[0])
+		strcpy(vms[0].proc.comm, comm_of[0]);
+	if (comm_of[1])
+		strcpy(vms[1].proc.comm, comm_of[1]);
 	assert_int_equal(kt_build_report(&h, &smp, o, 4096, &r, &gone, &nr_gone), 0);
 	free(gone);
 	f = open_memstream(&buf, &len);
@@ -655,6 +662,41 @@ static char *render(enum fmt fmt, bool slots, struct kt_opts *o)
 	kt_report_free(&r);
 	kt_history_free(&h);
 	return buf;
+}
+
+/*
+ * A comm is any bytes (PR_SET_NAME). JSON: valid UTF-8 as it is, control
+ * characters escaped, other bytes U+FFFD. Text: nothing but printable
+ * ASCII, in the same 10 columns.
+ */
+static void test_comm_bytes(void **state)
+{
+	struct kt_opts o;
+	char *doc;
+
+	(void)state;
+	defaults(&o);
+	comm_of[0] = "qemu-\xc3\xa9";		/* qemu-é */
+	comm_of[1] = "\x1b[2J\nx\xff\xc3";	/* ESC, newline, invalid, cut */
+	doc = render(JSON, false, &o);
+	assert_true(json_valid(doc));
+	assert_json(doc, "vms.0.comm", "\"qemu-\xc3\xa9\"");
+	assert_json(doc, "vms.1.comm", "\"\\u001b[2J\\u000ax\\ufffd\\ufffd\"");
+	free(doc);
+	doc = render(TEXT, false, &o);
+	assert_non_null(strstr(doc, " qemu-??     "));
+	assert_non_null(strstr(doc, " ?[2J?x??    "));
+	assert_null(strchr(doc, '\x1b'));
+	assert_null(strstr(doc, "\xc3"));
+	free(doc);
+}
+
+/* Also after a failed assertion: the next tests get make_sample()'s comms */
+static int reset_comms(void **state)
+{
+	(void)state;
+	comm_of[0] = comm_of[1] = NULL;
+	return 0;
 }
 
 static void test_json(void **state)
@@ -1507,6 +1549,7 @@ int main(void)
 		cmocka_unit_test(test_sort_and_rows),
 		cmocka_unit_test(test_rows_limit_and_pid),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test_teardown(test_comm_bytes, reset_comms),
 		cmocka_unit_test(test_text_width),
 		cmocka_unit_test(test_fmt),
 		cmocka_unit_test(test_prom_fixture),
