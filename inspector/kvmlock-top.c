@@ -158,6 +158,9 @@ static int missing_events(char *buf, size_t len)
 		if (!stat(dirs[i], &st) && S_ISDIR(st.st_mode))
 			events = dirs[i];
 	if (!events) {
+		/* not libbpf's own search: its warning would be a second line */
+		if (stat("/sys/kernel/btf/vmlinux", &st))
+			return -1;
 		btf = btf__load_vmlinux_btf();
 		if (!btf)
 			return -1;
@@ -181,7 +184,12 @@ static int missing_events(char *buf, size_t len)
 	return n;
 }
 
-static int check_system(void)
+/*
+ * What the mode needs of the kernel. Not its BTF: the programs are raw
+ * tracepoints without CO-RE relocations; BTF only finds the events when
+ * tracefs cannot. Only top reads debugfs (the kernel's locked memslots).
+ */
+static int check_system(enum kt_mode mode)
 {
 	char missing[512];
 	struct statfs sfs;
@@ -192,13 +200,9 @@ static int check_system(void)
 		die_msg("needs root, or CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
 		return -1;
 	}
-	if (stat("/sys/kernel/btf/vmlinux", &st)) {
-		die_msg("the kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y");
-		return -1;
-	}
 	n = missing_events(missing, sizeof(missing));
 	if (n < 0) {
-		die_msg("cannot read the kernel's BTF to look for the kvm_memslot_* events");
+		die_msg("cannot look for the kvm_memslot_* events: no tracefs (mount -t tracefs none /sys/kernel/tracing) and no kernel BTF (/sys/kernel/btf/vmlinux)");
 		return -1;
 	}
 	if (n) {
@@ -206,15 +210,22 @@ static int check_system(void)
 			n, missing);
 		return -1;
 	}
-	if (stat(KT_DEBUGFS_KVM, &st) || !S_ISDIR(st.st_mode)) {
-		if (statfs("/sys/kernel/debug", &sfs) || sfs.f_type != DEBUGFS_MAGIC)
-			die_msg("debugfs is not mounted (no %s): mount -t debugfs none /sys/kernel/debug",
-				KT_DEBUGFS_KVM);
-		else
-			die_msg("no %s: is KVM enabled in this kernel?", KT_DEBUGFS_KVM);
-		return -1;
+	if (mode != KT_MODE_TOP)
+		return 0;
+	if (!stat(KT_DEBUGFS_KVM, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
 	}
-	return 0;
+	if (errno == EACCES)
+		die_msg("cannot read %s: %s (top reads debugfs, which is root's; trace and hist do not)",
+			KT_DEBUGFS_KVM, strerror(EACCES));
+	else if (statfs("/sys/kernel/debug", &sfs) || sfs.f_type != DEBUGFS_MAGIC)
+		die_msg("debugfs is not mounted (no %s): mount -t debugfs none /sys/kernel/debug",
+			KT_DEBUGFS_KVM);
+	else
+		die_msg("no %s: is KVM enabled in this kernel?", KT_DEBUGFS_KVM);
+	return -1;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -716,7 +727,7 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 
-	if (check_system())
+	if (check_system(o.mode))
 		return 1;
 
 	err = 1;

@@ -59,11 +59,11 @@ else
 fi
 
 # The host binary on this host, whose kernel has no kvm_memslot_* events
+lacks="kvmlock-top: the kernel lacks 9 of the 9 kvm_memslot_* trace events (kvm_memslot_lock_begin, kvm_memslot_pin, kvm_memslot_map, kvm_memslot_account_fail, kvm_memslot_lock_end, kvm_memslot_unlock_begin, kvm_memslot_unlock, kvm_memslot_unlock_end, kvm_memslot_deferred_ops): it needs the kvmlock series"
 progs_before=$(bpftool prog show 2>/dev/null | grep -c ' name mslot_' || true)
 out=$("$TOOL" -b 1 1 2>&1)
 rc=$?
-if [ $rc -ne 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
-	[[ $out == "kvmlock-top: the kernel lacks 9 of the 9 kvm_memslot_* trace events (kvm_memslot_lock_begin, kvm_memslot_pin, kvm_memslot_map, kvm_memslot_account_fail, kvm_memslot_lock_end, kvm_memslot_unlock_begin, kvm_memslot_unlock, kvm_memslot_unlock_end, kvm_memslot_deferred_ops): it needs the kvmlock series" ]]; then
+if [ $rc -ne 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && [[ $out == "$lacks" ]]; then
 	ok "without the events: one line naming them, exit $rc"
 else
 	not_ok "without the events: one line naming them (exit $rc)" "$out"
@@ -135,13 +135,63 @@ fi
 tm kill-server 2>/dev/null
 
 # A kernel without BTF, as the tool sees one: an empty /sys/kernel/btf in
-# a mount namespace of its own.
-out=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" -b 1 1' "$TOOL" 2>&1)
+# a mount namespace of its own. The programs do not need it (raw
+# tracepoints, no CO-RE relocation): with tracefs the tool looks for the
+# events there, and refuses only for their absence; with neither, it
+# cannot look.
+out=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf &&
+	mount -t tracefs none /sys/kernel/tracing && exec "$0" -b 1 1' "$TOOL" 2>&1)
 rc=$?
-if [ $rc -ne 0 ] && [ "$out" = "kvmlock-top: the kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y" ]; then
-	ok "without kernel BTF: one line, exit $rc"
+if [ $rc -eq 1 ] && [ "$out" = "$lacks" ]; then
+	ok "without kernel BTF, with tracefs: the events looked for there, one line, exit $rc"
 else
-	not_ok "without kernel BTF: one line (exit $rc)" "$out"
+	not_ok "without kernel BTF, with tracefs: the missing events, one line (exit $rc)" "$out"
+fi
+out=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf &&
+	mount -t tmpfs none /sys/kernel/tracing && mount -t tmpfs none /sys/kernel/debug &&
+	exec "$0" -b 1 1' "$TOOL" 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && [ "$out" = "kvmlock-top: cannot look for the kvm_memslot_* events: no tracefs (mount -t tracefs none /sys/kernel/tracing) and no kernel BTF (/sys/kernel/btf/vmlinux)" ]; then
+	ok "without kernel BTF or tracefs: one line naming both, exit $rc"
+else
+	not_ok "without kernel BTF or tracefs: one line naming both (exit $rc)" "$out"
+fi
+
+# Not root, with CAP_BPF and CAP_PERFMON (enough for the programs), on a
+# kernel that seems to have the events (their tracefs directories, made in
+# a tmpfs of a mount namespace of its own): top cannot read debugfs
+# (root's, mode 0700) and says so; trace and hist do not read it, and go
+# on to attach (which fails here, the events being only directories).
+EVENT_NAMES="kvm_memslot_lock_begin kvm_memslot_pin kvm_memslot_map kvm_memslot_account_fail kvm_memslot_lock_end kvm_memslot_unlock_begin kvm_memslot_unlock kvm_memslot_unlock_end kvm_memslot_deferred_ops"
+as_bpf_user() { # kvmlock-top arguments...
+	EVENT_NAMES=$EVENT_NAMES unshare -m sh -c '
+		mount -t debugfs none /sys/kernel/debug 2>/dev/null
+		mount -t tmpfs -o mode=0755 none /sys/kernel/tracing || exit 99
+		for e in $EVENT_NAMES; do mkdir -p /sys/kernel/tracing/events/kvm/$e || exit 99; done
+		exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+			--inh-caps=+bpf,+perfmon --ambient-caps=+bpf,+perfmon "$@"' sh "$TOOL" "$@" 2>&1
+}
+if ! command -v setpriv >/dev/null; then
+	not_ok "setpriv (util-linux) is there to run kvmlock-top with capabilities only"
+else
+	out=$(as_bpf_user -b 1 1)
+	rc=$?
+	if [ $rc -eq 1 ] && [ "$out" = "kvmlock-top: cannot read /sys/kernel/debug/kvm: Permission denied (top reads debugfs, which is root's; trace and hist do not)" ]; then
+		ok "top without access to debugfs: one line naming EACCES, exit $rc"
+	else
+		not_ok "top without access to debugfs: one line naming EACCES (exit $rc)" "$out"
+	fi
+	for mode in "trace -d 1" "hist 1 1"; do
+		# shellcheck disable=SC2086 # the mode's words
+		out=$(as_bpf_user $mode)
+		rc=$?
+		if [ $rc -eq 1 ] && [ "$(tail -n 1 <<<"$out")" = "kvmlock-top: cannot attach to the kvm_memslot_* events: No such file or directory" ] &&
+			! grep -q debug <<<"$out"; then
+			ok "$mode without access to debugfs: past the checks, to attaching"
+		else
+			not_ok "$mode without access to debugfs: past the checks, to attaching (exit $rc)" "$out"
+		fi
+	done
 fi
 
 # Bad options: one line each, exit 2
