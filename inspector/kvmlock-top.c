@@ -42,7 +42,8 @@
 
 static volatile sig_atomic_t exiting;
 static bool verbose;
-static uint64_t events_received;
+/* The BPF side's events_seen at the last interval's end (or z) */
+static uint64_t events_seen_prev;
 
 static const char *const tp_names[] = {
 	"kvm_memslot_lock_begin", "kvm_memslot_pin", "kvm_memslot_map",
@@ -228,12 +229,12 @@ static int check_system(enum kt_mode mode)
 	return -1;
 }
 
+/* top and hist: nothing is streamed (stream_events is off) */
 static int on_event(void *ctx, void *data, size_t size)
 {
 	(void)ctx;
 	(void)data;
 	(void)size;
-	events_received++;
 	return 0;
 }
 
@@ -381,6 +382,7 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_sample *s)
 	kt_free_vms(kvms, nr);
 	s->now_ns = mono_ns();
 	clock_gettime(CLOCK_REALTIME, &s->wall);
+	s->events_seen_total = __atomic_load_n(&skel->bss->events_seen, __ATOMIC_RELAXED);
 	s->events_lost_total = __atomic_load_n(&skel->bss->events_lost, __ATOMIC_RELAXED);
 	s->tombstones = __atomic_load_n(&skel->bss->tombstones, __ATOMIC_RELAXED);
 	s->map_update_errors = __atomic_load_n(&skel->bss->map_update_errors,
@@ -541,7 +543,7 @@ static int zero_counters(struct kvmlock_top_bpf *skel, struct kt_history *h,
 		die_msg("cannot zero the counters: %s", strerror(-err));
 		return err;
 	}
-	events_received = 0;
+	events_seen_prev = __atomic_load_n(&skel->bss->events_seen, __ATOMIC_RELAXED);
 	*last = mono_ns();
 	return 0;
 }
@@ -567,8 +569,8 @@ static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 		return err;
 	}
 	smp.interval_ns = smp.now_ns - *last;
-	smp.events_received = events_received;
-	events_received = 0;
+	smp.events_received = smp.events_seen_total - events_seen_prev;
+	events_seen_prev = smp.events_seen_total;
 	*last = smp.now_ns;
 	err = kt_build_report(hist, &smp, o, page_size, &next, &gone, &nr_gone);
 	free_sample(&smp);
@@ -738,9 +740,10 @@ int main(int argc, char **argv)
 	}
 	memcpy((void *)skel->rodata->target_pids, o.pids, sizeof(o.pids));
 	skel->rodata->nr_target_pids = o.nr_pids;
-	/* top and hist drain the ring each interval: wake them only when it fills */
-	skel->rodata->wakeup_bytes = o.mode == KT_MODE_TRACE ? 0 : o.ringbuf_size / 2;
-	if (bpf_map__set_max_entries(skel->maps.events, (uint32_t)o.ringbuf_size)) {
+	/* only trace streams events: the others' ring stays empty, and small */
+	skel->rodata->stream_events = o.mode == KT_MODE_TRACE;
+	if (bpf_map__set_max_entries(skel->maps.events, o.mode == KT_MODE_TRACE ?
+				     (uint32_t)o.ringbuf_size : (uint32_t)page_size)) {
 		die_msg("cannot size the ring buffer");
 		goto cleanup;
 	}

@@ -88,7 +88,6 @@ static const struct argp_option opts[] = {
 	{ "slots", 'S', NULL, 0, "Also one row per locked memslot", 0 },
 	{ "batch", 'b', NULL, 0, "Plain text, not the interactive screen", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
-	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, OPT_RINGBUF_DOC, 0 },
 	{ "prom-file", OPT_PROM_FILE, "FILE", 0,
 	  "Also write each interval's figures to FILE (Prometheus text format, replaced atomically)", 0 },
 	{ "pin", OPT_PIN, NULL, 0,

@@ -62,7 +62,8 @@ struct kt_sample {
 	struct timespec wall;		/* CLOCK_REALTIME, same moment */
 	uint64_t interval_ns;		/* since the previous sample */
 	uint64_t events_received;	/* this interval */
-	uint64_t events_lost_total;	/* the BPF counter */
+	uint64_t events_seen_total;	/* the BPF counters */
+	uint64_t events_lost_total;
 	uint64_t tombstones;		/* the BPF counter */
 	uint64_t map_update_errors;	/* the BPF counter */
 };

@@ -1,13 +1,15 @@
 #!/bin/sh
 # kvmlock-top trace and hist on real events. While a VMM (kvmlock-workload)
 # locks two memslots, has a third refused by RLIMIT_MEMLOCK, unlocks one,
-# unlocks all, locks again and exits with a memslot locked, four instances
-# run: trace (text), trace -j, hist -m (printed at SIGINT) and hist -j -A
-# (printed at SIGINT). Then:
+# unlocks all, locks again and exits with a memslot locked, five instances
+# run: trace (text), trace -j, hist -m (printed at SIGINT), hist -j -A
+# (printed at SIGINT) and top -j (which streams no event, and counts them
+# in BPF). Then:
 #   - both traces show exactly the VM's 22 events, in order, with their
 #     slot, result or reason (and the refusal's locked_vm and limit);
 #   - no event is lost;
 #   - both histograms count the 3 successful locks and the 3 unlocks;
+#   - top counted as many events as trace -j streamed;
 #   - each instance exits 0 on SIGINT with nothing on stderr.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-modes
@@ -20,10 +22,13 @@ $TOOL hist -m >$D/hist.txt 2>$D/hist.err &
 t3=$!
 $TOOL hist -j -A >$D/hist.json 2>$D/hist-j.err &
 t4=$!
-# Attached once hist -m printed its first line; the others print nothing
-# before an event (or the end): give them a second more.
+$TOOL -j 1 >$D/top.ndjson 2>$D/top.err &
+t5=$!
+# Attached once hist -m printed its first line and top -j its first
+# report; the others print nothing before an event (or the end): give them
+# a second more.
 i=0
-while [ ! -s $D/hist.txt ] && [ $i -lt 600 ]; do
+while { [ ! -s $D/hist.txt ] || [ ! -s $D/top.ndjson ]; } && [ $i -lt 600 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
@@ -34,8 +39,8 @@ printf '%s\n' "vm X" "slot X 1 64" "slot X 2 32" "slot X 3 16" "lock X 1 rw" \
 	"unlockall X" "lock X 2 r" "exit" | $WL >$D/w.out 2>&1
 vm=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/w.out)
 sleep 1.5
-kill -INT $t1 $t2 $t3 $t4
-for t in $t1 $t2 $t3 $t4; do
+kill -INT $t1 $t2 $t3 $t4 $t5
+for t in $t1 $t2 $t3 $t4 $t5; do
 	wait $t
 	echo $? >>$D/rc
 done
@@ -93,6 +98,13 @@ jq -s -e --argjson vm "$vm" '[.[] | select(.vm == $vm and .event == "lock_end" a
 result $? "trace -j: slot 1's lock_end: 64 pages, R|W, a duration"
 ! grep -q LOST $D/trace.txt && ! grep -q '"lost"' $D/trace.json
 result $? "no event lost"
+# top -j's last report (printed at SIGINT): every event since it attached,
+# counted in BPF, none streamed; it attached before the workload ran, and
+# trace -j streamed them all.
+streamed=$(grep -c '"event"' $D/trace.json)
+counted=$(tail -n 1 $D/top.ndjson | jq -r '"\(.events_received_total) \(.events_lost_total)"' 2>&1)
+[ "$counted" = "$streamed 0" ] && [ "$streamed" -ge 22 ]
+result $? "top -j: $counted events counted (and lost), trace -j streamed $streamed"
 
 # hist -m: VM's header, then its lock and unlock histograms (count column).
 counts=$(awk -v vm="vm = $vm " '
@@ -108,9 +120,9 @@ counts=$(jq -r '[(.all.lock | map(.count) | add // 0), (.all.unlock | map(.count
 [ "$counts" = "3 3" ]
 result $? "hist -j -A: 3 locks and 3 unlocks ($counts)"
 
-[ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
-	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ]
-result $? "all four exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
+[ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
+	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ]
+result $? "all five exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
 cat $D/*.err 2>/dev/null | sed 's/^/# /'
 
 echo "# kvmlock-top trace:"

@@ -213,7 +213,8 @@ bad "unexpected argument '3' (only [interval] [count])" 1 2 3
 bad "unknown sort key 'size' (pages, slots, memlock, pct, locks, fails, lat, pid, vm)" -s size
 bad "invalid pid 'x'" -p x
 bad "invalid row count '-1': a number from 1" -r -1
-bad "invalid ring buffer size '3000': a power of two, a multiple of the page size ($(getconf PAGESIZE)), at most 1G" --ringbuf-size 3000
+bad "invalid ring buffer size '3000': a power of two, a multiple of the page size ($(getconf PAGESIZE)), at most 1G" trace --ringbuf-size 3000
+bad "bad option '--ringbuf-size' (see kvmlock-top --help)" --ringbuf-size 64K
 bad "bad option '--frobnicate' (see kvmlock-top --help)" --frobnicate
 bad "bad option '--bogus' (see kvmlock-top trace --help)" trace --bogus
 bad "bad option '-S' (see kvmlock-top trace --help)" trace -S
@@ -232,7 +233,7 @@ bad "invalid --pin-dir '': a directory to create in a bpffs mount" --pin-dir ''
 out=$("$TOOL" --version 2>&1)
 expect "--version" "kvmlock-top 0.1" "$out"
 if out=$("$TOOL" --help 2>&1) && grep -q '^USAGE: kvmlock-top' <<<"$out" &&
-	grep -q '^EXAMPLES:' <<<"$out" && grep -q -- '--ringbuf-size' <<<"$out" &&
+	grep -q '^EXAMPLES:' <<<"$out" && grep -q -- '--prom-file' <<<"$out" &&
 	grep -q -- '^ *--pin  *Pin the maps' <<<"$out" && grep -q -- '^ *--keep-pinned ' <<<"$out" &&
 	grep -q -- '^ *--pin-dir=DIR ' <<<"$out"; then
 	ok "--help shows USAGE, EXAMPLES and the options (--pin, --keep-pinned, --pin-dir), exit 0"

@@ -54,11 +54,23 @@ silent) echo "nothing useful"; exit 0 ;;
 esac
 echo "median of 3: lock 100 us unlock 200 us"
 EOF2
-chmod +x "$tmp/tool" "$tmp/workload"
+# bpftool prog show: two of kvmlock-top's programs and another; run
+# figures only while $tmp/bpf_stats (kernel.bpf_stats_enabled) is 1.
+cat >"$tmp/bpftool" <<EOF2
+#!/bin/sh
+[ "\$(cat $tmp/bpf_stats)" = 1 ] || { echo "7: raw_tracepoint  name mslot_pin  tag 01  gpl"; exit 0; }
+echo "7: raw_tracepoint  name mslot_pin  tag 01  gpl run_time_ns 3000 run_cnt 10"
+echo "	loaded_at 2026-12-07T10:00:00+0000  uid 0"
+echo "8: raw_tracepoint  name mslot_map  tag 02  gpl run_time_ns 1000 run_cnt 10"
+echo "9: kprobe  name other  tag 03  gpl run_time_ns 99999 run_cnt 1"
+EOF2
+echo 0 >"$tmp/bpf_stats"
+chmod +x "$tmp/tool" "$tmp/workload" "$tmp/bpftool"
 # Short waits (the benchmark's are 1 s and 20 s): the stand-ins start in
 # milliseconds.
 cost() {
-	TMPDIR=$tmp TOOL=$tmp/tool WORKLOAD=$tmp/workload MIB=8 REPS=3 LOOP_S=0.5 \
+	TMPDIR=$tmp TOOL=$tmp/tool WORKLOAD=$tmp/workload BPFTOOL=$tmp/bpftool \
+		BPF_STATS=$tmp/bpf_stats MIB=8 REPS=3 LOOP_S=0.5 \
 		SETTLE_S=0.5 VMS="1 2" LOOP_MIB=1 sh "$TOP/tests/bench/kvmlock_top_cost.sh" 2>"$tmp/err"
 }
 
@@ -74,11 +86,13 @@ tool detached again                   100        200
 vs detached: attached lock 1.000 unlock 1.000; trace lock 1.000 unlock 1.000 (detached again: lock 1.000)
 trace lines streamed: 3
 kvmlock-top CPU at a 1 s interval, VMs locking 1 MiB in a loop for 0.5 s:
-VMs     events/s     CPU ms/s    CPU %     lost
-1            100         0.00    0.000        2
-2            100         0.00    0.000        2
+VMs     events/s     CPU ms/s    CPU %     lost  BPF ns/ev
+1            100         0.00    0.000        2        200
+2            100         0.00    0.000        2        200
+BPF ns/event with trace streaming, 2 VMs: 200 (top: 200)
 exit 0" "$out
 exit $rc"
+expect "kernel.bpf_stats_enabled as it was after the run" 0 "$(cat "$tmp/bpf_stats")"
 expect "no workload left running" "" "$(pgrep -f "$tmp/workload" || true)"
 out=$(FAKE=burn cost)
 rc=$?

@@ -41,12 +41,14 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* ringbuf: its size, and the events streamed to it (trace); 0: neither */
 static struct kvmlock_top_bpf *load(const uint32_t *pids, uint32_t npids,
 				    uint32_t ringbuf)
 {
 	struct kvmlock_top_bpf *s = kvmlock_top_bpf__open();
 
 	assert_non_null(s);
+	s->rodata->stream_events = ringbuf != 0;
 	if (npids) {
 		memcpy((void *)s->rodata->target_pids, pids, npids * sizeof(*pids));
 		s->rodata->nr_target_pids = npids;
@@ -584,58 +586,40 @@ static uint64_t poll_records(struct ring_buffer *rb, int timeout_ms)
 }
 
 /*
- * With wakeup_bytes set (top, hist), events do not wake the reader until
- * the ring holds that many bytes; then every event does. Without it
- * (trace), each one does. Wake-ups come from irq_work: a second's poll
- * sees one that came, 100 ms that none came.
+ * top and hist (stream_events off) get no record: the events are counted
+ * in events_seen only, and nothing is lost. trace gets each one, each
+ * waking the reader (a second's poll sees them), and counts it too.
  */
-static void test_ringbuf_wakeup(void **state)
+static void test_stream_only_in_trace(void **state)
 {
-	const uint64_t rec = 8 + sizeof(struct kt_event);
 	struct ring_buffer *rb;
 	uint64_t delivered = 0;
 	uint32_t i;
 
 	(void)state;
 	kvmlock_top_bpf__destroy(skel);
-	skel = kvmlock_top_bpf__open();
-	assert_non_null(skel);
-	skel->rodata->wakeup_bytes = 14 * rec;
-	assert_int_equal(bpf_map__set_max_entries(skel->maps.events, 4096), 0);
-	assert_int_equal(kvmlock_top_bpf__load(skel), 0);
+	skel = load(NULL, 0, 0);
 	skel->bss->reconcile_done = 1;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), count_cb, &delivered, NULL);
 	assert_non_null(rb);
-	/* 3 locks, 12 records: below the threshold, no wake-up */
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 100; i++)
 		lock_ok(VM, PID, i, 1, 0x1000 * i, 1, 0x100000 * i, 1000);
 	assert_int_equal(poll_records(rb, 100), 0);
+	assert_int_equal(ring_buffer__consume(rb), 0);
 	assert_int_equal(delivered, 0);
-	/* the 14th record reaches it and wakes the reader: all 16 are read */
-	lock_ok(VM, PID, 3, 1, 0x3000, 1, 0x300000, 1000);
-	assert_int_equal(poll_records(rb, 1000), 16);
-	assert_int_equal(delivered, 16);
-	/*
-	 * Below the threshold again: read only when asked, nothing lost.
-	 * (epoll is level-triggered: the poll after a wake-up looks at the
-	 * ring once more; empty, it drops it until the next wake-up.)
-	 */
-	assert_int_equal(poll_records(rb, 0), 0);
-	lock_ok(VM, PID, 4, 1, 0x4000, 1, 0x400000, 1000);
-	assert_int_equal(poll_records(rb, 100), 0);
-	assert_int_equal(ring_buffer__consume(rb), 4);
+	assert_int_equal(skel->bss->events_seen, 400);
 	assert_int_equal(skel->bss->events_lost, 0);
+	assert_int_equal(get_stats(VM)->locks_ok, 100);
 	ring_buffer__free(rb);
 
-	/* trace: each event wakes the reader */
 	kvmlock_top_bpf__destroy(skel);
 	skel = load(NULL, 0, 4096);
 	skel->bss->reconcile_done = 1;
-	delivered = 0;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), count_cb, &delivered, NULL);
 	assert_non_null(rb);
 	lock_ok(VM, PID, 0, 1, 0x1000, 1, 0x100000, 1000);
 	assert_int_equal(poll_records(rb, 1000), 4);
+	assert_int_equal(skel->bss->events_seen, 4);
 	ring_buffer__free(rb);
 }
 
@@ -975,7 +959,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ringbuf_overflow, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ringbuf_wakeup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_only_in_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prog_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_unpin, setup_pin, teardown_pin),
 		cmocka_unit_test_setup_teardown(test_pin_busy, setup_pin, teardown_pin),

@@ -1271,7 +1271,8 @@ static void test_options(void **state)
 {
 	char *a1[] = { "kvmlock-top", NULL };
 	char *a2[] = { "kvmlock-top", "-p", "12", "--pid=13", "-s", "lat", "-r", "5",
-		       "-S", "-b", "-j", "-v", "--ringbuf-size", "64K", "5", "10", NULL };
+		       "-S", "-b", "-j", "-v", "5", "10", NULL };
+	char *a3[] = { "kvmlock-top", "trace", "--ringbuf-size", "64K", NULL };
 	struct kt_opts o;
 
 	(void)state;
@@ -1282,17 +1283,20 @@ static void test_options(void **state)
 	assert_int_equal(o.ringbuf_size, KT_RINGBUF_DEFAULT);
 	assert_int_equal(o.nr_pids, 0);
 	assert_false(o.json || o.batch || o.slots || o.verbose);
-	assert_int_equal(kt_parse_args(16, a2, &o, ARGP_NO_EXIT), 0);
+	assert_int_equal(kt_parse_args(14, a2, &o, ARGP_NO_EXIT), 0);
 	assert_int_equal(o.nr_pids, 2);
 	assert_int_equal(o.pids[1], 13);
 	assert_int_equal(o.sort, KT_SORT_LAT);
 	assert_int_equal(o.rows, 5);
 	assert_true(o.json && o.batch && o.slots && o.verbose);
-	assert_int_equal(o.ringbuf_size, 65536);
 	assert_int_equal(o.interval_s, 5);
 	assert_int_equal(o.count, 10);
 	assert_true(kt_pid_wanted(&o, 13));
 	assert_false(kt_pid_wanted(&o, 14));
+	/* the ring buffer: trace's only */
+	assert_int_equal(kt_parse_args(4, a3, &o, ARGP_NO_EXIT), 0);
+	assert_int_equal(o.mode, KT_MODE_TRACE);
+	assert_int_equal(o.ringbuf_size, 65536);
 }
 
 static void test_pin_options(void **state)
@@ -1342,14 +1346,17 @@ static void test_option_errors(void **state)
 		{ { "-p", "0" }, "invalid pid '0'" },
 		{ { "-p" }, "bad option '-p' (see kvmlock-top --help)" },
 		{ { "-r", "0" }, "invalid row count '0': a number from 1" },
-		{ { "--ringbuf-size", "5000" }, "invalid ring buffer size '5000': a power of two, a multiple of the page size (4096), at most 1G" },
-		{ { "--ringbuf-size", "1024" }, "invalid ring buffer size '1024': a power of two, a multiple of the page size (4096), at most 1G" },
-		{ { "--ringbuf-size", "2G" }, "invalid ring buffer size '2G': a power of two, a multiple of the page size (4096), at most 1G" },
+		{ { "trace", "--ringbuf-size", "5000" }, "invalid ring buffer size '5000': a power of two, a multiple of the page size (4096), at most 1G" },
+		{ { "trace", "--ringbuf-size", "1024" }, "invalid ring buffer size '1024': a power of two, a multiple of the page size (4096), at most 1G" },
+		{ { "trace", "--ringbuf-size", "2G" }, "invalid ring buffer size '2G': a power of two, a multiple of the page size (4096), at most 1G" },
 		{ { "--bogus" }, "bad option '--bogus' (see kvmlock-top --help)" },
 		{ { "--pin-dir" }, "bad option '--pin-dir' (see kvmlock-top --help)" },
 		{ { "--pin-dir", "" }, "invalid --pin-dir '': a directory to create in a bpffs mount" },
 		{ { "--pin-dir", "/" }, "invalid --pin-dir '/': a directory to create in a bpffs mount" },
 		{ { "--pin=x" }, "bad option '--pin=x' (see kvmlock-top --help)" },
+		/* trace only */
+		{ { "--ringbuf-size", "64K" }, "bad option '--ringbuf-size' (see kvmlock-top --help)" },
+		{ { "hist", "--ringbuf-size", "64K" }, "bad option '--ringbuf-size' (see kvmlock-top hist --help)" },
 		/* top only */
 		{ { "trace", "--pin" }, "bad option '--pin' (see kvmlock-top trace --help)" },
 		{ { "hist", "--keep-pinned" }, "bad option '--keep-pinned' (see kvmlock-top hist --help)" },
