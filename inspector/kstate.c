@@ -208,6 +208,93 @@ int kt_list_vms(const char *root, struct kt_kvm **vmsp, size_t *nrp, char *err,
 	return 0;
 }
 
+static const struct kt_vm_dir *find_dir(const struct kt_vm_dirs *dirs,
+					const char *name, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < dirs->n; i++)
+		if (dirs->d[i].ino == ino && !strcmp(dirs->d[i].dir, name))
+			return &dirs->d[i];
+	return NULL;
+}
+
+int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t errlen)
+{
+	struct kt_vm_dirs next = {};
+	size_t cap = 0;
+	struct dirent *de;
+	char path[512], perr_buf[200];
+	DIR *d;
+	int ret = 0;
+
+	d = opendir(root);
+	if (!d) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", root, strerror(errno));
+		return ret;
+	}
+	while ((de = readdir(d))) {
+		const struct kt_vm_dir *old;
+		struct kt_vm_dir e = {};
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(e.dir) ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		old = find_dir(dirs, de->d_name, de->d_ino);
+		if (old) {
+			e = *old;
+		} else {
+			struct kt_kvm k = {};
+			char *text;
+
+			snprintf(path, sizeof(path), "%s/%s/locked_memslots", root, de->d_name);
+			text = kt_read_file(path);
+			if (!text)
+				continue;	/* not a VM directory, or the VM just went */
+			ret = kt_parse_locked_memslots(text, &k, perr_buf, sizeof(perr_buf));
+			free(text);
+			free(k.slots);
+			if (ret) {
+				snprintf(err, errlen, "%s/%s/%s", root, de->d_name, perr_buf);
+				break;
+			}
+			strcpy(e.dir, de->d_name);
+			e.ino = de->d_ino;
+			e.vm = k.vm;
+			e.pid = k.pid;
+		}
+		if (next.n == cap) {
+			struct kt_vm_dir *n;
+
+			cap = cap ? cap * 2 : 8;
+			n = realloc(next.d, cap * sizeof(*n));
+			if (!n) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "out of memory");
+				break;
+			}
+			next.d = n;
+		}
+		next.d[next.n++] = e;
+	}
+	closedir(d);
+	if (ret) {
+		kt_vm_dirs_free(&next);
+		return ret;
+	}
+	kt_vm_dirs_free(dirs);
+	*dirs = next;
+	return 0;
+}
+
+void kt_vm_dirs_free(struct kt_vm_dirs *dirs)
+{
+	free(dirs->d);
+	dirs->d = NULL;
+	dirs->n = 0;
+}
+
 static int read_u64_file(const char *path, uint64_t *v)
 {
 	char *text = kt_read_file(path), *end;

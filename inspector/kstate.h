@@ -49,6 +49,33 @@ int kt_list_vms(const char *root, struct kt_kvm **vms, size_t *nr,
 		char *err, size_t errlen);
 void kt_free_vms(struct kt_kvm *vms, size_t nr);
 
+/*
+ * The VM directories of the last kt_live_vms(): each one's name and inode
+ * and what its locked_memslots file said of it.
+ */
+struct kt_vm_dir {
+	char dir[64];			/* <pid>-<fd> */
+	uint64_t ino;
+	uint64_t vm;
+	uint32_t pid;
+};
+
+struct kt_vm_dirs {
+	struct kt_vm_dir *d;
+	size_t n;
+};
+
+/*
+ * The live VMs of root, into *dirs (what it held replaced). A directory
+ * seen before (the same name and inode: a VMM's next VM may get the same
+ * <pid>-<fd>, never the same inode) keeps its VM id and pid unread; only
+ * a new one's locked_memslots is read. So a sample reads no file per VM,
+ * each of which a VM's lock could make wait. Returns 0, or a negative
+ * errno with err set (unreadable root, malformed file; *dirs unchanged).
+ */
+int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t errlen);
+void kt_vm_dirs_free(struct kt_vm_dirs *dirs);
+
 /* The kernel's locked_slots and locked_pages stats of one VM directory */
 int kt_read_kstats(const char *root, const char *dir, uint64_t *slots,
 		   uint64_t *pages);

@@ -44,6 +44,8 @@ static volatile sig_atomic_t exiting;
 static bool verbose;
 /* The BPF side's events_seen at the last interval's end (or z) */
 static uint64_t events_seen_prev;
+/* The VM directories of the last sample (take_sample) */
+static struct kt_vm_dirs vm_dirs;
 
 static const char *const tp_names[] = {
 	"kvm_memslot_lock_begin", "kvm_memslot_pin", "kvm_memslot_map",
@@ -342,11 +344,15 @@ static void free_sample(struct kt_sample *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Maps first, then the live VMs: a VM created in between is not deleted */
-static int take_sample(struct kvmlock_top_bpf *skel, struct kt_sample *s)
+/*
+ * Maps first, then the live VMs: a VM created in between is not deleted.
+ * dirs: the VM directories of the previous sample, whose files are not
+ * read again.
+ */
+static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
+		       struct kt_sample *s)
 {
-	struct kt_kvm *kvms = NULL;
-	size_t nr = 0, i;
+	size_t nr, i;
 	char err[400];
 	int ret;
 
@@ -357,29 +363,28 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_sample *s)
 		die_msg("cannot read the BPF maps: %s", strerror(-ret));
 		return ret;
 	}
-	ret = kt_list_vms(KT_DEBUGFS_KVM, &kvms, &nr, err, sizeof(err));
+	ret = kt_live_vms(KT_DEBUGFS_KVM, dirs, err, sizeof(err));
 	if (ret) {
 		die_msg("%s", err);
 		return ret;
 	}
+	nr = dirs->n;
 	s->vms = calloc(nr ? nr : 1, sizeof(*s->vms));
 	if (!s->vms) {
-		kt_free_vms(kvms, nr);
 		die_msg("out of memory");
 		return -ENOMEM;
 	}
 	for (i = 0; i < nr; i++) {
 		struct kt_live_vm *v = &s->vms[i];
 
-		v->vm = kvms[i].vm;
-		v->pid = kvms[i].pid;
+		v->vm = dirs->d[i].vm;
+		v->pid = dirs->d[i].pid;
 		kt_read_proc(KT_PROC, v->pid, &v->proc);
-		v->kstat_known = !kt_read_kstats(KT_DEBUGFS_KVM, kvms[i].dir,
+		v->kstat_known = !kt_read_kstats(KT_DEBUGFS_KVM, dirs->d[i].dir,
 						 &v->kstat_locked_slots,
 						 &v->kstat_locked_pages);
 	}
 	s->nr_vms = nr;
-	kt_free_vms(kvms, nr);
 	s->now_ns = mono_ns();
 	clock_gettime(CLOCK_REALTIME, &s->wall);
 	s->events_seen_total = __atomic_load_n(&skel->bss->events_seen, __ATOMIC_RELAXED);
@@ -563,7 +568,7 @@ static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 	size_t nr_gone;
 	int err;
 
-	err = take_sample(skel, &smp);
+	err = take_sample(skel, &vm_dirs, &smp);
 	if (err) {
 		free_sample(&smp);
 		return err;
@@ -819,5 +824,6 @@ cleanup:
 	ring_buffer__free(rb);
 	kvmlock_top_bpf__destroy(skel);
 	kt_history_free(&hist);
+	kt_vm_dirs_free(&vm_dirs);
 	return err;
 }

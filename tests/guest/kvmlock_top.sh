@@ -1,7 +1,7 @@
 #!/bin/sh
 # kvmlock-top end to end, against the ground truth. Three VMMs
 # (kvmlock-workload, driven through FIFOs) lock and unlock memslots: W1 runs
-# VMs A and B, W2 runs C, W3 runs D. After every step:
+# VMs A, B and E, W2 runs C, W3 runs D. After every step:
 #   - a kvmlock-top started then (-b --json 1 1: every run is a late start,
 #     from the kernel's state) and
 #   - one started before any VM (following the events all along)
@@ -14,7 +14,8 @@
 # started (LOCKs, failures, RLIMIT_MEMLOCK refusals with locked_vm and the
 # limit) must be exact too. Steps: R and RW locks of several sizes, a LOCK
 # refused by RLIMIT_MEMLOCK, UNLOCK_ALL, a VM closed with a memslot locked,
-# a VMM SIGKILLed with memslots locked, and one SIGKILLed while it locks.
+# a new VM on the closed one's fd (so its debugfs name), a VMM SIGKILLed
+# with memslots locked, and one SIGKILLed while it locks.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-e2e
 PROM=$P/results/kvmlock-top-prom
@@ -72,6 +73,14 @@ truth() { # the expected VM_ROWS lines
 }
 
 # The kernel's view of VM NAME: its debugfs statistics, as VM_ROWS shows.
+# The debugfs directory name of VM NAME
+dir_of() {
+	for d in /sys/kernel/debug/kvm/*-*; do
+		head -n 1 "$d/locked_memslots" 2>/dev/null |
+			grep -q "^vm $(eval echo \$vm_$1) " && echo "${d##*/}"
+	done
+}
+
 kernel_view() {
 	for v in $alive; do
 		eval "dir=/sys/kernel/debug/kvm/\$wpid_$v-*"
@@ -211,9 +220,19 @@ want="locks=2 failed=0 unlocks=2 account_failures=0 locked_vm=null limit=null"
 result $? "the follower counted A's locks and unlocks: $got"
 [ "$got" = "$want" ] || echo "# want: $want"
 
+# B closed with a memslot locked; at once (within the follower's
+# interval) W1's next VM E gets the fd B had, so B's debugfs name
+# (<pid>-<fd>): a new directory all the same, which the tool must read
+# anew, not take for B.
+dir_B=$(dir_of B)
 must w1 "close B"
 gone B
-verify "B closed with a memslot locked"
+new_vm w1 E
+must w1 "slot E 1 16"
+lock w1 E 1 16 r
+[ -n "$dir_B" ] && [ "$(dir_of E)" = "$dir_B" ]
+result $? "E, W1's next VM, has the debugfs name B had ($dir_B, E: $(dir_of E))"
+verify "B closed with a memslot locked, E on its fd with 16 pages R"
 
 kill -9 $pid_w2
 wait $pid_w2 2>/dev/null
@@ -233,7 +252,7 @@ verify "W3 (D) SIGKILLed while locking"
 
 echo exit >&3
 wait $pid_w1 2>/dev/null
-gone A
+gone A E
 verify "W1 exited: no VM left"
 
 kill -INT $tool

@@ -1495,6 +1495,83 @@ static void test_list_vms(void **state)
 	assert_string_equal(err, "cannot read /nonexistent/kvm: No such file or directory");
 }
 
+static const struct kt_vm_dir *live(const struct kt_vm_dirs *dirs, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < dirs->n; i++)
+		if (!strcmp(dirs->d[i].dir, name))
+			return &dirs->d[i];
+	return NULL;
+}
+
+/*
+ * A sample's VM list: a directory it knows is not read again (a VM's lock
+ * may make its file wait); a new one is, and so is a new directory under
+ * an old name (a VMM's next VM on the same fd: another inode).
+ */
+static void test_live_vms(void **state)
+{
+	char root[] = "/tmp/kvmlock-top-test.XXXXXX", d[600], d2[600], err[256];
+	struct kt_vm_dirs dirs = {};
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(d, sizeof(d), "%s/59-11", root);
+	mkdir(d, 0755);
+	put(d, "locked_memslots", good_memslots);
+	snprintf(d, sizeof(d), "%s/70-12", root);
+	mkdir(d, 0755);
+	put(d, "locked_memslots", "vm 3 pid 70\n"
+	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
+	put(root, "vcpu_stat", "0\n");
+	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(dirs.n, 2);
+	assert_int_equal(live(&dirs, "59-11")->vm, 2);
+	assert_int_equal(live(&dirs, "59-11")->pid, 59);
+	assert_int_equal(live(&dirs, "70-12")->vm, 3);
+
+	/* known: not read (it would not parse now) */
+	snprintf(d, sizeof(d), "%s/59-11", root);
+	put(d, "locked_memslots", "garbage\n");
+	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(dirs.n, 2);
+	assert_int_equal(live(&dirs, "59-11")->vm, 2);
+
+	/* the same name, a new directory: read */
+	snprintf(d2, sizeof(d2), "%s/new", root);
+	mkdir(d2, 0755);
+	put(d2, "locked_memslots", "vm 9 pid 59\n"
+	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
+	unlink(strcat(d, "/locked_memslots"));
+	snprintf(d, sizeof(d), "%s/59-11", root);
+	assert_int_equal(rmdir(d), 0);
+	assert_int_equal(rename(d2, d), 0);
+	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(dirs.n, 2);
+	assert_int_equal(live(&dirs, "59-11")->vm, 9);
+
+	/* gone: left out; a new malformed one: an error, dirs as they were */
+	snprintf(d, sizeof(d), "rm -r %s/70-12", root);
+	assert_int_equal(system(d), 0);
+	snprintf(d, sizeof(d), "%s/80-13", root);
+	mkdir(d, 0755);
+	put(d, "locked_memslots", "vm 4 pid 80\nbad header\n");
+	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "/80-13/locked_memslots:2: malformed line 'bad header'"));
+	assert_int_equal(dirs.n, 2);
+	put(d, "locked_memslots", "vm 4 pid 80\n"
+	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
+	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(dirs.n, 2);
+	assert_null(live(&dirs, "70-12"));
+	assert_int_equal(live(&dirs, "80-13")->vm, 4);
+	kt_vm_dirs_free(&dirs);
+
+	snprintf(d, sizeof(d), "rm -rf %s", root);
+	assert_int_equal(system(d), 0);
+}
+
 static const char status_text[] =
 	"Name:\tqemu\nUmask:\t0022\nVmPeak:\t  100 kB\nVmLck:\t     320 kB\nVmPin:\t 0 kB\n";
 static const char limits_text[] =
@@ -1570,6 +1647,7 @@ int main(void)
 		cmocka_unit_test(test_option_errors),
 		cmocka_unit_test(test_parse_memslots),
 		cmocka_unit_test(test_list_vms),
+		cmocka_unit_test(test_live_vms),
 		cmocka_unit_test(test_proc),
 	};
 
