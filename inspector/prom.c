@@ -113,42 +113,80 @@ static void sample_u64(FILE *f, const char *name, const char *labels,
 } while (0)
 
 /*
- * kvmlock_lock_duration_seconds: the successful locks since start, from
- * the log-linear histogram. Each le is 2^k - 1 ns, the upper bound of the
- * last sub-bucket below 2^k, so every count is exact.
+ * One series set of histogram name (its _bucket, _sum, _count) from the
+ * successful locks of cum, the log-linear histogram. Each le is 2^k - 1
+ * ns, the upper bound of the last sub-bucket below 2^k, so every count is
+ * exact.
  */
+static void histogram_series(FILE *f, const char *name, const char *labels,
+			     const struct kt_agg *cum)
+{
+	char le[48], val[32], series[96];
+	uint64_t count = 0;
+	uint32_t b = 0, end;
+	unsigned int k;
+
+	snprintf(series, sizeof(series), "%s_bucket", name);
+	for (k = KT_PROM_LE_FIRST; k <= KT_PROM_LE_LAST; k++) {
+		end = kt_hist_bucket(1ULL << k);
+		for (; b < end; b++)
+			count += cum->lat_hist[b];
+		fmt_seconds(val, sizeof(val), (1ULL << k) - 1);
+		snprintf(le, sizeof(le), "le=\"%s\"", val);
+		sample_u64(f, series, labels, le, count);
+	}
+	for (; b < KT_HIST_BUCKETS; b++)
+		count += cum->lat_hist[b];
+	sample_u64(f, series, labels, "le=\"+Inf\"", count);
+	fmt_seconds(val, sizeof(val), cum->lat_sum_ns);
+	snprintf(series, sizeof(series), "%s_sum", name);
+	sample(f, series, labels, NULL, val);
+	snprintf(series, sizeof(series), "%s_count", name);
+	sample_u64(f, series, labels, NULL, count);
+}
+
+/* kvmlock_lock_duration_seconds: each VM's successful locks since start */
 static void histogram(FILE *f, const struct vm_ref *v, size_t n)
 {
-	const char *name = "kvmlock_lock_duration_seconds";
-	char le[48], val[32];
 	size_t i;
 
-	family(f, name, "histogram",
+	family(f, "kvmlock_lock_duration_seconds", "histogram",
 	       "Duration of the VM's successful memslot LOCKs since kvmlock-top started.");
-	for (i = 0; i < n; i++) {
-		const struct kt_agg *cum = &v[i].row->cum;
-		uint64_t count = 0;
-		uint32_t b = 0, end;
-		unsigned int k;
+	for (i = 0; i < n; i++)
+		histogram_series(f, "kvmlock_lock_duration_seconds", v[i].labels,
+				 &v[i].row->cum);
+}
 
-		for (k = KT_PROM_LE_FIRST; k <= KT_PROM_LE_LAST; k++) {
-			end = kt_hist_bucket(1ULL << k);
-			for (; b < end; b++)
-				count += cum->lat_hist[b];
-			fmt_seconds(val, sizeof(val), (1ULL << k) - 1);
-			snprintf(le, sizeof(le), "le=\"%s\"", val);
-			sample_u64(f, "kvmlock_lock_duration_seconds_bucket",
-				   v[i].labels, le, count);
-		}
-		for (; b < KT_HIST_BUCKETS; b++)
-			count += cum->lat_hist[b];
-		sample_u64(f, "kvmlock_lock_duration_seconds_bucket", v[i].labels,
-			   "le=\"+Inf\"", count);
-		fmt_seconds(val, sizeof(val), cum->lat_sum_ns);
-		sample(f, "kvmlock_lock_duration_seconds_sum", v[i].labels, NULL, val);
-		sample_u64(f, "kvmlock_lock_duration_seconds_count", v[i].labels,
-			   NULL, count);
-	}
+/*
+ * The host's operation counters: every VM's since the tool started, VMs
+ * gone included, each series there from the first file on (0 before any
+ * operation). A per-VM series appears with its VM, its first value
+ * already counted, which increase() and rate() cannot see: alerts on a
+ * VM's first interval, or on a VM gone within one, need these.
+ */
+static void host_counters(FILE *f, const struct kt_report *r)
+{
+	const struct kt_agg *all = &r->totals.cum;
+
+	family(f, "kvmlock_host_lock_operations_total", "counter",
+	       "Memslot LOCK operations that ended, by result, of every VM (gone ones too) since kvmlock-top started.");
+	sample_u64(f, "kvmlock_host_lock_operations_total", NULL, "result=\"ok\"",
+		   all->locks_ok);
+	sample_u64(f, "kvmlock_host_lock_operations_total", NULL, "result=\"failed\"",
+		   all->locks_failed);
+	family(f, "kvmlock_host_unlocked_slots_total", "counter",
+	       "Memslots unlocked, of every VM (gone ones too) since kvmlock-top started.");
+	sample_u64(f, "kvmlock_host_unlocked_slots_total", NULL, NULL, all->unlocks);
+	family(f, "kvmlock_host_unlock_failures_total", "counter",
+	       "Memslot UNLOCK operations that failed, of every VM (gone ones too) since kvmlock-top started.");
+	sample_u64(f, "kvmlock_host_unlock_failures_total", NULL, NULL, all->unlocks_failed);
+	family(f, "kvmlock_host_memlock_account_failures_total", "counter",
+	       "LOCKs refused because RLIMIT_MEMLOCK would be exceeded, of every VM (gone ones too) since kvmlock-top started.");
+	sample_u64(f, "kvmlock_host_memlock_account_failures_total", NULL, NULL,
+		   all->account_failures);
+	family(f, "kvmlock_host_lock_duration_seconds", "histogram",
+	       "Duration of the successful memslot LOCKs of every VM (gone ones too) since kvmlock-top started.");
+	histogram_series(f, "kvmlock_host_lock_duration_seconds", NULL, all);
 }
 
 static void per_vm(FILE *f, const struct vm_ref *v, size_t n, uint64_t ps)
@@ -270,10 +308,10 @@ int kt_render_prom(FILE *f, const struct kt_report *r)
 	family(f, "kvmlock_vms", "gauge", "Live VMs (those of the -p VMMs with -p).");
 	sample_u64(f, "kvmlock_vms", NULL, NULL, r->nr_vms);
 	family(f, "kvmlock_events_received_total", "counter",
-	       "kvm_memslot_* event records read from the ring buffer.");
+	       "kvm_memslot_* events of the VMs watched, counted by the BPF programs.");
 	sample_u64(f, "kvmlock_events_received_total", NULL, NULL, r->events_received_total);
 	family(f, "kvmlock_events_lost_total", "counter",
-	       "Event records lost to a full ring buffer (the other figures stay exact).");
+	       "Event records lost to a full ring buffer: 0, top streams none.");
 	sample_u64(f, "kvmlock_events_lost_total", NULL, NULL, r->events_lost_total);
 	family(f, "kvmlock_reconciled_slots_total", "counter",
 	       "Start-up reconciliation: slots seeded from the kernel state, skipped (events had them), tombstones.");
@@ -287,6 +325,7 @@ int kt_render_prom(FILE *f, const struct kt_report *r)
 	family(f, "kvmlock_map_update_errors_total", "counter",
 	       "BPF map updates lost to full maps.");
 	sample_u64(f, "kvmlock_map_update_errors_total", NULL, NULL, r->map_update_errors);
+	host_counters(f, r);
 
 	if (n)
 		per_vm(f, v, n, r->page_size);

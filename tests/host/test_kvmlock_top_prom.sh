@@ -58,8 +58,8 @@ expect_fail "promtool check metrics complains about a counter without _total" \
 
 out=$(promtool check rules "$RULES" 2>&1)
 rc=$?
-if [ $rc -eq 0 ] && grep -q 'SUCCESS: 5 rules found' <<<"$out"; then
-	ok "promtool check rules: 5 rules"
+if [ $rc -eq 0 ] && grep -q 'SUCCESS: 7 rules found' <<<"$out"; then
+	ok "promtool check rules: 7 rules"
 else
 	not_ok "promtool check rules (exit $rc)" "$out"
 fi
@@ -143,9 +143,9 @@ if prom_wait_for 200 prom_scraped; then
 	expect "host metrics: events received and lost, VMs" "=12 =3 =2" \
 		"$(prom_query x kvmlock_events_received_total) $(prom_query x kvmlock_events_lost_total) $(prom_query x kvmlock_vms)"
 	if prom_wait_for 100 rules_ok; then
-		ok "prometheus evaluates the 5 rules on the real series: health ok"
+		ok "prometheus evaluates the 7 rules on the real series: health ok"
 	else
-		not_ok "prometheus evaluates the 5 rules on the real series: health ok" \
+		not_ok "prometheus evaluates the 7 rules on the real series: health ok" \
 			"$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules")"
 	fi
 else

@@ -7,6 +7,9 @@
 #  - promtool check metrics accepts every file, without a lint message;
 #  - each file holds exactly the step's ground truth: the VMs alive, with
 #    their VMM's pid, locked slots, pages, RW and RO bytes and memlock;
+#  - the host's counters: RLIMIT_MEMLOCK refusals 0 before the refusal's
+#    step and its count from then on, after the refused VM is gone too;
+#    successful LOCKs never fewer than in the step before;
 #  - a real node_exporter serves the file of the step where RLIMIT_MEMLOCK
 #    refused a LOCK, a real prometheus scrapes it, and PromQL over its HTTP
 #    API gives that step's locked bytes per VM and the refusal.
@@ -51,20 +54,35 @@ rows() {
 	}' "$1" | sort -n
 }
 
+# The value of a series of FILE, as written (NAME{LABELS}), or nothing
+value() {
+	awk -v s="$2" '$1 == s { print $2 }' "$1"
+}
+
 missing=$(prom_missing promtool prometheus prometheus-node-exporter curl jq python3)
 [ -z "$missing" ] || not_ok "the Prometheus tools are there (make deps; Prometheus's in $PROM_BIN)" "missing:$missing"
 
-n=0
+acct=$(ls "$DIR"/step-*.account_failures 2>/dev/null | head -n 1)
+acct_step=${acct##*/step-}
+acct_step=${acct_step%.account_failures}
+n=0 prev_ok=0
 for f in $(ls "$DIR"/step-*.prom 2>/dev/null | sort -V); do
 	n=$((n + 1))
 	step=${f##*/}
 	step=${step%.prom}
 	prom_lint "$f" "$step.prom"
 	expect "$step.prom holds the step's ground truth" "$(cat "${f%.prom}.truth")" "$(rows "$f")"
+	want=0
+	[ -z "$acct" ] || [ "${step#step-}" -lt "$acct_step" ] || want=$(cut -d' ' -f2 "$acct")
+	expect "$step.prom: kvmlock_host_memlock_account_failures_total (refused at step ${acct_step:-?})" \
+		"$want" "$(value "$f" kvmlock_host_memlock_account_failures_total)"
+	locks_ok=$(value "$f" 'kvmlock_host_lock_operations_total{result="ok"}')
+	check "$step.prom: kvmlock_host_lock_operations_total{result=\"ok\"} $locks_ok, $prev_ok before" \
+		test "${locks_ok:--1}" -ge "$prev_ok"
+	prev_ok=${locks_ok:-0}
 done
 check "the guest test kept the files of its 10 steps ($n)" test $n -ge 10
 
-acct=$(ls "$DIR"/step-*.account_failures 2>/dev/null | head -n 1)
 if [ -n "$acct" ] && [ -z "$missing" ]; then
 	f=${acct%.account_failures}
 	read -r vm_refused refusals <"$acct"
