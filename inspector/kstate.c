@@ -225,8 +225,8 @@ int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t err
 	size_t cap = 0;
 	struct dirent *de;
 	char path[512], perr_buf[200];
+	int ret = 0, skipped = 0;
 	DIR *d;
-	int ret = 0;
 
 	d = opendir(root);
 	if (!d) {
@@ -256,8 +256,11 @@ int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t err
 			free(text);
 			free(k.slots);
 			if (ret) {
-				snprintf(err, errlen, "%s/%s/%s", root, de->d_name, perr_buf);
-				break;
+				if (!skipped++)
+					snprintf(err, errlen, "%s/%s/%s", root, de->d_name,
+						 perr_buf);
+				ret = 0;
+				continue;
 			}
 			strcpy(e.dir, de->d_name);
 			e.ino = de->d_ino;
@@ -285,7 +288,7 @@ int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t err
 	}
 	kt_vm_dirs_free(dirs);
 	*dirs = next;
-	return 0;
+	return skipped;
 }
 
 void kt_vm_dirs_free(struct kt_vm_dirs *dirs)

@@ -70,8 +70,10 @@ struct kt_vm_dirs {
  * seen before (the same name and inode: a VMM's next VM may get the same
  * <pid>-<fd>, never the same inode) keeps its VM id and pid unread; only
  * a new one's locked_memslots is read. So a sample reads no file per VM,
- * each of which a VM's lock could make wait. Returns 0, or a negative
- * errno with err set (unreadable root, malformed file; *dirs unchanged).
+ * each of which a VM's lock could make wait. A new directory whose file
+ * does not parse is left out, to be read again next time: the return is
+ * then how many were, with the first one's message in err. A negative
+ * errno (unreadable root, no memory; err set) leaves *dirs unchanged.
  */
 int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t errlen);
 void kt_vm_dirs_free(struct kt_vm_dirs *dirs);

@@ -75,6 +75,23 @@ static void die_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A warning: on the screen's status line (st), else one line on stderr */
+__attribute__((format(printf, 2, 3)))
+static void warn_msg(struct kt_screen_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (st) {
+		vsnprintf(st->status, sizeof(st->status), fmt, ap);
+	} else {
+		fputs("kvmlock-top: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -347,10 +364,11 @@ static void free_sample(struct kt_sample *s)
 /*
  * Maps first, then the live VMs: a VM created in between is not deleted.
  * dirs: the VM directories of the previous sample, whose files are not
- * read again.
+ * read again. A VM whose file does not parse is left out of this sample,
+ * with a warning (st: on the screen), and read again at the next.
  */
 static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
-		       struct kt_sample *s)
+		       struct kt_sample *s, struct kt_screen_state *st)
 {
 	size_t nr, i;
 	char err[400];
@@ -364,10 +382,12 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 		return ret;
 	}
 	ret = kt_live_vms(KT_DEBUGFS_KVM, dirs, err, sizeof(err));
-	if (ret) {
+	if (ret < 0) {
 		die_msg("%s", err);
 		return ret;
 	}
+	if (ret)
+		warn_msg(st, "warning: %s: %d VM(s) left out of this report", err, ret);
 	nr = dirs->n;
 	s->vms = calloc(nr ? nr : 1, sizeof(*s->vms));
 	if (!s->vms) {
@@ -568,7 +588,7 @@ static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 	size_t nr_gone;
 	int err;
 
-	err = take_sample(skel, &vm_dirs, &smp);
+	err = take_sample(skel, &vm_dirs, &smp, st);
 	if (err) {
 		free_sample(&smp);
 		return err;
@@ -587,14 +607,36 @@ static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 	*rep = next;
 	/* Their last figures are in the totals now */
 	if (kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
-			  bpf_map__fd(skel->maps.slots), gone, nr_gone)) {
-		if (st)
-			snprintf(st->status, sizeof(st->status),
-				 "warning: cannot forget a VM gone");
-		else
-			fprintf(stderr, "kvmlock-top: warning: cannot forget a VM gone\n");
-	}
+			  bpf_map__fd(skel->maps.slots), gone, nr_gone))
+		warn_msg(st, "warning: cannot forget a VM gone");
 	free(gone);
+	return 0;
+}
+
+/*
+ * --prom-file after a report: a failure is a warning and a retry at the
+ * next interval (the file's failure counter says how many), until
+ * KT_PROM_MAX_FAILURES in a row end the tool. *in_row: the failures in a
+ * row so far, *failures: all of them.
+ */
+static int write_prom(const char *path, struct kt_report *rep, struct kt_screen_state *st,
+		      unsigned int *in_row, uint64_t *failures)
+{
+	char perr[PATH_MAX + 200];
+
+	rep->prom_write_failures = *failures;
+	if (!kt_prom_write(path, rep, perr, sizeof(perr))) {
+		*in_row = 0;
+		return 0;
+	}
+	++*failures;
+	if (++*in_row >= KT_PROM_MAX_FAILURES) {
+		die_msg("%s (%u times in a row)", perr, *in_row);
+		return -EIO;
+	}
+	/* the count first: the screen's status line keeps 80 columns */
+	warn_msg(st, "warning: --prom-file write failed, %u in a row (%u end it): %s",
+		 *in_row, KT_PROM_MAX_FAILURES, perr);
 	return 0;
 }
 
@@ -633,7 +675,8 @@ static int run_top(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 {
 	struct kt_screen_state st, *scr = interactive ? &st : NULL;
 	struct kt_report rep = {};
-	uint64_t last, n = 0;
+	uint64_t last, n = 0, prom_failures = 0;
+	unsigned int prom_in_row = 0;
 	char msg[256];
 	int err, key;
 
@@ -683,11 +726,13 @@ static int run_top(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 			err = flush_output();
 		}
 		if (!err && o->prom_file) {
-			char perr[PATH_MAX + 200];
-
-			err = kt_prom_write(o->prom_file, &rep, perr, sizeof(perr));
-			if (err)
-				die_msg("%s", perr);
+			err = write_prom(o->prom_file, &rep, scr, &prom_in_row,
+					 &prom_failures);
+			/* the warning now, not a whole interval later */
+			if (!err && interactive && st.status[0]) {
+				err = show(&rep, &st);
+				st.status[0] = '\0';
+			}
 		}
 		if (exiting)
 			break;

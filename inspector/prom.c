@@ -325,6 +325,10 @@ int kt_render_prom(FILE *f, const struct kt_report *r)
 	family(f, "kvmlock_map_update_errors_total", "counter",
 	       "BPF map updates lost to full maps.");
 	sample_u64(f, "kvmlock_map_update_errors_total", NULL, NULL, r->map_update_errors);
+	family(f, "kvmlock_exporter_write_failures_total", "counter",
+	       "Writes of this file that failed; each is retried at the next interval, and 5 in a row end kvmlock-top.");
+	sample_u64(f, "kvmlock_exporter_write_failures_total", NULL, NULL,
+		   r->prom_write_failures);
 	host_counters(f, r);
 
 	if (n)

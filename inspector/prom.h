@@ -48,4 +48,10 @@ int kt_prom_check(const char *path, char *err, size_t errlen);
 int kt_prom_write(const char *path, const struct kt_report *r, char *err,
 		  size_t errlen);
 
+/*
+ * A failed write is retried at the next interval (the directory being
+ * recreated, a full disk freed); this many in a row end the tool.
+ */
+#define KT_PROM_MAX_FAILURES	5
+
 #endif /* KVMLOCK_PROM_H */

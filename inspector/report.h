@@ -135,6 +135,7 @@ struct kt_report {
 	uint64_t seeded, skipped, tombstones;
 	uint64_t state_mismatches;	/* VMs of this interval */
 	uint64_t map_update_errors;
+	uint64_t prom_write_failures;	/* --prom-file writes failed so far */
 	bool show_slots;
 };
 

@@ -31,7 +31,7 @@ struct kt_screen_state {
 	uint32_t pid;			/* only this VMM's VMs; 0: every VM */
 	bool prompting;			/* p: the pid is being typed */
 	char prompt[8];			/* its digits so far */
-	char status[64];		/* one message, until the next key or sample */
+	char status[160];		/* one message, until the next key or sample */
 };
 
 /* What the main loop must do after a key */

@@ -10,6 +10,8 @@
 #   - no event is lost;
 #   - both histograms count the 3 successful locks and the 3 unlocks;
 #   - top counted as many events as trace -j streamed;
+#   - top --prom-file: a failed write is a warning and a retry, counted in
+#     the file when it is written again; 5 in a row end it (exit 1);
 #   - each instance exits 0 on SIGINT with nothing on stderr.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-modes
@@ -124,6 +126,37 @@ result $? "hist -j -A: 3 locks and 3 unlocks ($counts)"
 	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ]
 result $? "all five exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
 cat $D/*.err 2>/dev/null | sed 's/^/# /'
+
+# --prom-file: a failed write (the directory removed) is a warning and a
+# retry at each interval, counted in the file once it can be written again;
+# 5 failures in a row end the tool. Waits on what it wrote, not on time.
+wait_for() { # what, shell condition: up to 30 s
+	i=0
+	while ! eval "$2"; do
+		i=$((i + 1))
+		[ $i -gt 600 ] && { echo "# no $1 in 30 s"; return 1; }
+		sleep 0.05
+	done
+}
+mkdir -p $D/pf
+$TOOL -b --prom-file $D/pf/k.prom 1 >/dev/null 2>$D/pf.err &
+tp=$!
+wait_for "first file" '[ -s $D/pf/k.prom ]'
+rm -rf $D/pf
+wait_for "warning" 'grep -q "warning: --prom-file write failed" $D/pf.err'
+mkdir -p $D/pf
+wait_for "file after the warning" '[ -s $D/pf/k.prom ]'
+failures=$(sed -n 's/^kvmlock_exporter_write_failures_total //p' $D/pf/k.prom)
+warnings=$(grep -c "^kvmlock-top: warning: --prom-file write failed, [0-9] in a row (5 end it): cannot write $D/pf/k.prom: No such file or directory$" $D/pf.err)
+kill -0 $tp 2>/dev/null && [ "${failures:-0}" -ge 1 ] && [ "$failures" -le 4 ] &&
+	[ "$warnings" = "$failures" ] && [ "$(grep -c . $D/pf.err)" = "$failures" ]
+result $? "a failed --prom-file write: $warnings warning(s), it runs on, the file back with kvmlock_exporter_write_failures_total $failures"
+sed 's/^/# /' $D/pf.err
+rm -rf $D/pf
+wait $tp
+rc=$?
+[ $rc = 1 ] && [ "$(tail -n 1 $D/pf.err)" = "kvmlock-top: cannot write $D/pf/k.prom: No such file or directory (5 times in a row)" ]
+result $? "5 failed writes in a row: exit $rc, $(tail -n 1 $D/pf.err)"
 
 echo "# kvmlock-top trace:"
 grep "vm=$vm " $D/trace.txt

@@ -13,9 +13,10 @@
 #   - no flicker: the screen is cleared once, at start (tmux pipe-pane
 #     keeps every byte the tool wrote);
 #   - q, SIGTERM, and a fatal error (the --prom-file directory removed
-#     under it) each give the terminal back: no alternate screen, cursor
-#     shown, keypad off, the shell runs what is typed; the fatal error is
-#     one line after the screen is gone, exit 1.
+#     under it: a warning on the screen at each failed write, the fifth in
+#     a row ends it) each give the terminal back: no alternate screen,
+#     cursor shown, keypad off, the shell runs what is typed; the fatal
+#     error is one line after the screen is gone, exit 1.
 # Each step's pane is kept in results/kvmlock-top-screen/ (the docs quote
 # them).
 . "$(dirname "$0")/lib.sh"
@@ -227,15 +228,21 @@ result $? "SIGTERM: exit 0"
 terminal_restored
 result $? "... the terminal is restored"
 
-# A fatal error under the screen: --prom-file's directory goes away
+# A fatal error under the screen: --prom-file's directory goes away. Each
+# failed write is a warning on the status line, and 5 in a row end it.
 mkdir -p $D/gone
 $T send-keys -t top clear Enter "$TOOL --prom-file $D/gone/x.prom 1; echo EXIT=\$?" Enter
 wait_pane "VMs 2 +slots 4"
 rm -rf $D/gone
+wait_pane "^warning: --prom-file write failed, 1 in a row \(5 end it\): cannot write"
+result $? "the --prom-file directory removed: a warning on the screen"
+keep 10-warning
 wait_pane "^EXIT=1"
-result $? "a fatal error (the --prom-file directory removed): exit 1"
-keep 10-fatal
-pane | grep -B1 "^EXIT=1" | head -n 1 | grep -q "^kvmlock-top: .*$D/gone"
+result $? "... 5 failed writes in a row: exit 1"
+keep 11-fatal
+# (-J: the line as written, not as the 80 columns wrap it)
+$T capture-pane -p -J -t top | grep -B1 "^EXIT=1" | head -n 1 |
+	grep -q "^kvmlock-top: cannot write $D/gone/x.prom: .* (5 times in a row)$"
 result $? "... its message, one line, after the screen is gone"
 terminal_restored
 result $? "... the terminal is restored"

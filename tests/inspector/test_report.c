@@ -847,6 +847,9 @@ static const char prom_fixture[] =
 	"# HELP kvmlock_map_update_errors_total BPF map updates lost to full maps.\n"
 	"# TYPE kvmlock_map_update_errors_total counter\n"
 	"kvmlock_map_update_errors_total 0\n"
+	"# HELP kvmlock_exporter_write_failures_total Writes of this file that failed; each is retried at the next interval, and 5 in a row end kvmlock-top.\n"
+	"# TYPE kvmlock_exporter_write_failures_total counter\n"
+	"kvmlock_exporter_write_failures_total 0\n"
 	"# HELP kvmlock_host_lock_operations_total Memslot LOCK operations that ended, by result, of every VM (gone ones too) since kvmlock-top started.\n"
 	"# TYPE kvmlock_host_lock_operations_total counter\n"
 	"kvmlock_host_lock_operations_total{result=\"ok\"} 3\n"
@@ -1028,6 +1031,9 @@ static const char prom_no_vms[] =
 	"# HELP kvmlock_map_update_errors_total BPF map updates lost to full maps.\n"
 	"# TYPE kvmlock_map_update_errors_total counter\n"
 	"kvmlock_map_update_errors_total 0\n"
+	"# HELP kvmlock_exporter_write_failures_total Writes of this file that failed; each is retried at the next interval, and 5 in a row end kvmlock-top.\n"
+	"# TYPE kvmlock_exporter_write_failures_total counter\n"
+	"kvmlock_exporter_write_failures_total 0\n"
 	"# HELP kvmlock_host_lock_operations_total Memslot LOCK operations that ended, by result, of every VM (gone ones too) since kvmlock-top started.\n"
 	"# TYPE kvmlock_host_lock_operations_total counter\n"
 	"kvmlock_host_lock_operations_total{result=\"ok\"} 0\n"
@@ -1639,21 +1645,30 @@ static void test_live_vms(void **state)
 	assert_int_equal(dirs.n, 2);
 	assert_int_equal(live(&dirs, "59-11")->vm, 9);
 
-	/* gone: left out; a new malformed one: an error, dirs as they were */
+	/*
+	 * Gone: left out. A new one that does not parse: left out too, the
+	 * others listed, its message in err; read again the next time.
+	 */
 	snprintf(d, sizeof(d), "rm -r %s/70-12", root);
 	assert_int_equal(system(d), 0);
 	snprintf(d, sizeof(d), "%s/80-13", root);
 	mkdir(d, 0755);
 	put(d, "locked_memslots", "vm 4 pid 80\nbad header\n");
-	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "/80-13/locked_memslots:2: malformed line 'bad header'"));
-	assert_int_equal(dirs.n, 2);
+	assert_int_equal(dirs.n, 1);
+	assert_int_equal(live(&dirs, "59-11")->vm, 9);
 	put(d, "locked_memslots", "vm 4 pid 80\n"
 	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
 	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
 	assert_int_equal(dirs.n, 2);
 	assert_null(live(&dirs, "70-12"));
 	assert_int_equal(live(&dirs, "80-13")->vm, 4);
+
+	/* the root unreadable: an error, dirs as they were */
+	assert_int_equal(kt_live_vms("/nonexistent/kvm", &dirs, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "cannot read /nonexistent/kvm: No such file or directory");
+	assert_int_equal(dirs.n, 2);
 	kt_vm_dirs_free(&dirs);
 
 	snprintf(d, sizeof(d), "rm -rf %s", root);
