@@ -12,8 +12,91 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "bpfstate.h"
+
+const struct kt_event_layout kt_event_layouts[KT_NR_EVENTS] = {
+	/* vm, pid, slot, flags */
+	{ "kvm_memslot_lock_begin", 4, { 8, 4, 4, 8 } },
+	/* vm, pid, slot, hva, npages, writable, retries, duration_ns */
+	{ "kvm_memslot_pin", 8, { 8, 4, 4, 8, 8, 1, 4, 8 } },
+	/* vm, pid, slot, ipa, size, prot, duration_ns */
+	{ "kvm_memslot_map", 7, { 8, 4, 4, 8, 8, 4, 8 } },
+	/* vm, pid, slot, npages, locked_vm, limit, cap_ipc_lock, err */
+	{ "kvm_memslot_account_fail", 8, { 8, 4, 4, 8, 8, 8, 1, 4 } },
+	/* vm, pid, slot, flags, npages, ret, duration_ns */
+	{ "kvm_memslot_lock_end", 7, { 8, 4, 4, 8, 8, 4, 8 } },
+	/* vm, pid, slot, flags */
+	{ "kvm_memslot_unlock_begin", 4, { 8, 4, 4, 8 } },
+	/* vm, pid, slot, npages, dirtied, unmapped, reason, duration_ns */
+	{ "kvm_memslot_unlock", 8, { 8, 4, 4, 8, 1, 1, 4, 8 } },
+	/* vm, pid, slot, flags, nr_slots, ret, duration_ns */
+	{ "kvm_memslot_unlock_end", 7, { 8, 4, 4, 8, 4, 4, 8 } },
+	/* vm, pid, ops (unsigned long), nr_slots, npages, duration_ns */
+	{ "kvm_memslot_deferred_ops", 6, { 8, 4, sizeof(unsigned long), 4, 8, 8 } },
+};
+
+/* "8 4 4 8" of n sizes */
+static void fmt_sizes(char *buf, size_t len, const long *sizes, unsigned int n)
+{
+	size_t off = 0;
+	unsigned int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%ld", i ? " " : "", sizes[i]);
+}
+
+int kt_check_event_layouts(const struct btf *btf, char *err, size_t errlen)
+{
+	int differ = 0;
+	size_t e;
+
+	for (e = 0; e < KT_NR_EVENTS; e++) {
+		const struct kt_event_layout *l = &kt_event_layouts[e];
+		long kernel[16], ours[KT_EVENT_MAX_ARGS];
+		const struct btf_param *params;
+		const struct btf_type *t;
+		char name[64], a[80], b[80];
+		unsigned int i, n;
+		bool same;
+		int id;
+
+		snprintf(name, sizeof(name), "btf_trace_%s", l->name);
+		id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+		if (id <= 0)
+			continue;
+		t = btf__type_by_id(btf, id);
+		t = t ? btf__type_by_id(btf, t->type) : NULL;
+		if (!t || !btf_is_ptr(t))
+			return -EINVAL;
+		t = btf__type_by_id(btf, t->type);
+		if (!t || !btf_is_func_proto(t) || !btf_vlen(t))
+			return -EINVAL;
+		/* the first parameter is the tracepoint's context pointer */
+		n = btf_vlen(t) - 1;
+		params = btf_params(t) + 1;
+		same = n == l->nr_args;
+		for (i = 0; i < n && i < 16; i++) {
+			kernel[i] = btf__resolve_size(btf, params[i].type);
+			if (i >= l->nr_args || kernel[i] != l->size[i])
+				same = false;
+		}
+		if (same)
+			continue;
+		if (!differ++) {
+			for (i = 0; i < l->nr_args; i++)
+				ours[i] = l->size[i];
+			fmt_sizes(a, sizeof(a), kernel, n < 16 ? n : 16);
+			fmt_sizes(b, sizeof(b), ours, l->nr_args);
+			snprintf(err, errlen,
+				 "%s: the kernel passes %u arguments (%s bytes), this kvmlock-top reads %u (%s): it was built for another version of the kvmlock series",
+				 l->name, n, a, l->nr_args, b);
+		}
+	}
+	return differ;
+}
 
 static size_t cmp_key_size;
 

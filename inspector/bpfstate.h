@@ -14,6 +14,32 @@
 #include "options.h"
 #include "report.h"
 
+struct btf;
+
+/*
+ * The nine kvm_memslot_* events, each with its arguments as the BPF
+ * programs read them (by position: raw tracepoints): byte sizes, in
+ * order. Change with bpf/kvmlock-top.bpf.c.
+ */
+#define KT_NR_EVENTS		9
+#define KT_EVENT_MAX_ARGS	8
+struct kt_event_layout {
+	const char *name;
+	unsigned int nr_args;
+	uint8_t size[KT_EVENT_MAX_ARGS];
+};
+extern const struct kt_event_layout kt_event_layouts[KT_NR_EVENTS];
+
+/*
+ * Compares each event's arguments in btf (the prototype of its
+ * btf_trace_<event> typedef: a context pointer, then the arguments) with
+ * what the programs read. An event btf lacks is not compared (the caller
+ * looks for missing events). Returns how many differ, err naming the
+ * first in one line; or -EINVAL when a btf_trace_ type is not a pointer to
+ * a prototype.
+ */
+int kt_check_event_layouts(const struct btf *btf, char *err, size_t errlen);
+
 /* Every entry of a map (malloc'd). Returns 0 or a negative errno. */
 int kt_dump_stats(int fd, struct kt_stats_entry **out, size_t *nr);
 int kt_dump_slots(int fd, struct kt_slot_entry **out, size_t *nr);

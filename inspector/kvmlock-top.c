@@ -47,13 +47,6 @@ static uint64_t events_seen_prev;
 /* The VM directories of the last sample (take_sample) */
 static struct kt_vm_dirs vm_dirs;
 
-static const char *const tp_names[] = {
-	"kvm_memslot_lock_begin", "kvm_memslot_pin", "kvm_memslot_map",
-	"kvm_memslot_account_fail", "kvm_memslot_lock_end",
-	"kvm_memslot_unlock_begin", "kvm_memslot_unlock",
-	"kvm_memslot_unlock_end", "kvm_memslot_deferred_ops",
-};
-#define NR_TP (sizeof(tp_names) / sizeof(tp_names[0]))
 
 /* A fatal error while the screen is up: printed once it is gone */
 static char fatal_msg[PATH_MAX + 256];
@@ -185,20 +178,20 @@ static int missing_events(char *buf, size_t len)
 		if (!btf)
 			return -1;
 	}
-	for (i = 0; i < NR_TP; i++) {
+	for (i = 0; i < KT_NR_EVENTS; i++) {
 		bool there;
 
 		if (events) {
-			snprintf(path, sizeof(path), "%s/kvm/%s", events, tp_names[i]);
+			snprintf(path, sizeof(path), "%s/kvm/%s", events, kt_event_layouts[i].name);
 			there = !stat(path, &st);
 		} else {
-			snprintf(name, sizeof(name), "btf_trace_%s", tp_names[i]);
+			snprintf(name, sizeof(name), "btf_trace_%s", kt_event_layouts[i].name);
 			there = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
 		}
 		if (there)
 			continue;
 		off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
-				n++ ? ", " : "", tp_names[i]);
+				n++ ? ", " : "", kt_event_layouts[i].name);
 	}
 	btf__free(btf);
 	return n;
@@ -229,6 +222,25 @@ static int check_system(enum kt_mode mode)
 		die_msg("the kernel lacks %d of the 9 kvm_memslot_* trace events (%s): it needs the kvmlock series",
 			n, missing);
 		return -1;
+	}
+	/*
+	 * The programs read the events' arguments by position: a build for
+	 * another version of the series would take one argument for another.
+	 * Checked where the kernel has BTF (without it, not at all).
+	 */
+	if (!stat("/sys/kernel/btf/vmlinux", &st)) {
+		struct btf *btf = btf__load_vmlinux_btf();
+
+		n = btf ? kt_check_event_layouts(btf, missing, sizeof(missing)) : -EINVAL;
+		btf__free(btf);
+		if (n < 0) {
+			die_msg("cannot read the kvm_memslot_* events' arguments in the kernel's BTF");
+			return -1;
+		}
+		if (n) {
+			die_msg("%s%s", missing, n > 1 ? " (and other events)" : "");
+			return -1;
+		}
 	}
 	if (mode != KT_MODE_TOP)
 		return 0;

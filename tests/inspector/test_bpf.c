@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpfstate.h"
@@ -624,6 +625,95 @@ static void test_stream_only_in_trace(void **state)
 }
 
 /*
+ * A BTF with the nine btf_trace_kvm_memslot_* typedefs as the kernel has
+ * them (pointer to a prototype: the context, then the arguments), of the
+ * layouts the programs read; but event odd (if any) without its argument
+ * drop, or with argument widen (if any) 8 bytes wide.
+ */
+static struct btf *trace_btf(const char *odd, int drop, int widen)
+{
+	struct btf *btf = btf__new_empty();
+	int by_size[9], vptr, e;
+
+	assert_non_null(btf);
+	by_size[1] = btf__add_int(btf, "_Bool", 1, BTF_INT_BOOL);
+	by_size[4] = btf__add_int(btf, "u32", 4, 0);
+	by_size[8] = btf__add_int(btf, "u64", 8, 0);
+	vptr = btf__add_ptr(btf, 0);
+	for (e = 0; e < KT_NR_EVENTS; e++) {
+		const struct kt_event_layout *l = &kt_event_layouts[e];
+		bool is_odd = odd && !strcmp(l->name, odd);
+		char name[64];
+		int proto, i;
+
+		proto = btf__add_func_proto(btf, 0);
+		assert_true(proto > 0);
+		assert_int_equal(btf__add_func_param(btf, "__data", vptr), 0);
+		for (i = 0; i < (int)l->nr_args; i++) {
+			if (is_odd && i == drop)
+				continue;
+			assert_int_equal(btf__add_func_param(btf, "",
+					 by_size[is_odd && i == widen ? 8 : l->size[i]]), 0);
+		}
+		snprintf(name, sizeof(name), "btf_trace_%s", l->name);
+		assert_true(btf__add_typedef(btf, name, btf__add_ptr(btf, proto)) > 0);
+	}
+	return btf;
+}
+
+/*
+ * The start-up check of the events' arguments: a kernel of the series
+ * this build reads passes; one whose kvm_memslot_pin has no retries
+ * (before the batched pinning) or whose unlock reason is 8 bytes wide is
+ * refused, naming the event and both layouts; an absent event is not
+ * compared; and the kernel BTF the build used matches.
+ */
+static void test_event_layouts(void **state)
+{
+	char err[400] = "";
+	struct btf *btf;
+
+	(void)state;
+	btf = trace_btf(NULL, -1, -1);
+	assert_int_equal(kt_check_event_layouts(btf, err, sizeof(err)), 0);
+	btf__free(btf);
+
+	btf = trace_btf("kvm_memslot_pin", 6, -1);
+	assert_int_equal(kt_check_event_layouts(btf, err, sizeof(err)), 1);
+	assert_string_equal(err, "kvm_memslot_pin: the kernel passes 7 arguments (8 4 4 8 8 1 8 bytes), this kvmlock-top reads 8 (8 4 4 8 8 1 4 8): it was built for another version of the kvmlock series");
+	btf__free(btf);
+
+	btf = trace_btf("kvm_memslot_unlock", -1, 6);
+	assert_int_equal(kt_check_event_layouts(btf, err, sizeof(err)), 1);
+	assert_string_equal(err, "kvm_memslot_unlock: the kernel passes 8 arguments (8 4 4 8 1 1 8 8 bytes), this kvmlock-top reads 8 (8 4 4 8 1 1 4 8): it was built for another version of the kvmlock series");
+	btf__free(btf);
+
+	/* no typedefs at all: nothing compared */
+	btf = btf__new_empty();
+	assert_int_equal(kt_check_event_layouts(btf, err, sizeof(err)), 0);
+	/* one that is not a pointer to a prototype */
+	assert_true(btf__add_typedef(btf, "btf_trace_kvm_memslot_map",
+				     btf__add_int(btf, "u64", 8, 0)) > 0);
+	assert_int_equal(kt_check_event_layouts(btf, err, sizeof(err)), -EINVAL);
+	btf__free(btf);
+
+	/* the series kernel this build's BPF object was made against */
+	btf = btf__parse(KT_TEST_KERNEL_BTF, NULL);
+	if (!btf)
+		fail_msg("cannot read %s", KT_TEST_KERNEL_BTF);
+	for (int e = 0; e < KT_NR_EVENTS; e++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "btf_trace_%s", kt_event_layouts[e].name);
+		if (btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) <= 0)
+			fail_msg("%s has no %s", KT_TEST_KERNEL_BTF, name);
+	}
+	if (kt_check_event_layouts(btf, err, sizeof(err)))
+		fail_msg("%s: %s", KT_TEST_KERNEL_BTF, err);
+	btf__free(btf);
+}
+
+/*
  * bpftool prog show names each program by its event: the kernel keeps 15
  * characters of a name (BPF_OBJ_NAME_LEN), which must still tell the nine
  * apart; bpftool shows the full name, from BTF, when the kernel's is its
@@ -961,6 +1051,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ringbuf_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_only_in_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prog_names, setup, teardown),
+		cmocka_unit_test(test_event_layouts),
 		cmocka_unit_test_setup_teardown(test_pin_unpin, setup_pin, teardown_pin),
 		cmocka_unit_test_setup_teardown(test_pin_busy, setup_pin, teardown_pin),
 		cmocka_unit_test_setup_teardown(test_pin_no_bpffs, setup_pin, teardown_pin),
