@@ -33,7 +33,7 @@ const volatile bool stream_events = false;
 /* Read by the tool through the mmapped .bss */
 __u64 events_seen = 0;		/* events of the VMs wanted, streamed or not */
 __u64 events_lost = 0;		/* ring buffer reserve failures */
-__u64 tombstones = 0;		/* unlocks of slots with no entry */
+__u64 tombstones = 0;		/* unlocks of slots with no entry, before reconcile_done */
 __u64 map_update_errors = 0;	/* a map was full */
 /*
  * Set by the tool once the start-up reconciliation has seeded "slots":
@@ -337,7 +337,7 @@ int BPF_PROG(mslot_unlock, u64 vm, pid_t pid, u32 slot, u64 npages, bool dirtied
 		bpf_map_delete_elem(&slots, &key);
 	} else if (s) {
 		s->state = KT_SLOT_TOMBSTONE;
-	} else {
+	} else if (!reconcile_done) {
 		struct kt_slot t = { .state = KT_SLOT_TOMBSTONE, .pid = pid,
 				     .npages = npages };
 
@@ -347,6 +347,11 @@ int BPF_PROG(mslot_unlock, u64 vm, pid_t pid, u32 slot, u64 npages, bool dirtied
 		else
 			__sync_fetch_and_add(&tombstones, 1);
 	}
+	/*
+	 * Else no snapshot can seed it any more: a slot of a VM the tool has
+	 * forgotten (its fd closed: the VM's debugfs directory goes before
+	 * its vm-destroy unlocks), or trace and hist, which keep no slots.
+	 */
 	emit(KT_EV_UNLOCK, vm, pid, slot, reason, npages, dirtied, unmapped,
 	     duration_ns, 0, now);
 	return 0;

@@ -194,7 +194,8 @@ int kt_dump_slots(int fd, struct kt_slot_entry **out, size_t *nr)
 		    sizeof(struct kt_slot_entry), (void **)out, nr);
 }
 
-int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr)
+int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr,
+		  struct kt_vm_stats *last)
 {
 	struct kt_slot_entry *slots;
 	size_t i, j, nslots;
@@ -202,9 +203,19 @@ int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr)
 
 	if (!nr)
 		return 0;
-	for (i = 0; i < nr; i++)
-		if (bpf_map_delete_elem(stats_fd, &vms[i]) && errno != ENOENT)
-			return -errno;
+	for (i = 0; i < nr; i++) {
+		if (!last) {
+			if (bpf_map_delete_elem(stats_fd, &vms[i]) && errno != ENOENT)
+				return -errno;
+			continue;
+		}
+		/* what the entry holds as it goes, events since the dump too */
+		if (bpf_map_lookup_and_delete_elem(stats_fd, &vms[i], &last[i])) {
+			if (errno != ENOENT)
+				return -errno;
+			memset(&last[i], 0, sizeof(last[i]));
+		}
+	}
 	err = kt_dump_slots(slots_fd, &slots, &nslots);
 	if (err)
 		return err;

@@ -44,8 +44,14 @@ int kt_check_event_layouts(const struct btf *btf, char *err, size_t errlen);
 int kt_dump_stats(int fd, struct kt_stats_entry **out, size_t *nr);
 int kt_dump_slots(int fd, struct kt_slot_entry **out, size_t *nr);
 
-/* Deletes the vm_stats and slots entries of these VMs */
-int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr);
+/*
+ * Deletes the vm_stats and slots entries of these VMs. last (NULL, or nr
+ * of them): each VM's vm_stats as it was deleted, with the events since
+ * the caller's dump (atomically: BPF_MAP_LOOKUP_AND_DELETE_ELEM), zeroed
+ * where it had none (an entry's last_event_ns is never 0).
+ */
+int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr,
+		  struct kt_vm_stats *last);
 
 /*
  * Seeds "slots" with the locked memslots the kernel listed (of the VMs o

@@ -594,6 +594,7 @@ static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 			struct kt_history *hist, uint64_t page_size, uint64_t *last,
 			struct kt_report *rep, struct kt_screen_state *st)
 {
+	struct kt_vm_stats *final = NULL;
 	struct kt_sample smp = {};
 	struct kt_report next;
 	uint64_t *gone;
@@ -610,18 +611,29 @@ static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 	events_seen_prev = smp.events_seen_total;
 	*last = smp.now_ns;
 	err = kt_build_report(hist, &smp, o, page_size, &next, &gone, &nr_gone);
-	free_sample(&smp);
+	if (!err && nr_gone && !(final = calloc(nr_gone, sizeof(*final))))
+		err = -ENOMEM;
 	if (err) {
+		kt_report_free(&next);
+		free(gone);
+		free_sample(&smp);
 		die_msg("out of memory");
 		return err;
 	}
 	kt_report_free(rep);
 	*rep = next;
-	/* Their last figures are in the totals now */
+	/*
+	 * Their figures of the dump are in the totals now; what they counted
+	 * since (a last unlock) comes with the deletion, for the next report.
+	 */
 	if (kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
-			  bpf_map__fd(skel->maps.slots), gone, nr_gone))
+			  bpf_map__fd(skel->maps.slots), gone, nr_gone, final))
 		warn_msg(st, "warning: cannot forget a VM gone");
+	else
+		kt_history_add_late(hist, &smp, gone, final, nr_gone);
+	free(final);
 	free(gone);
+	free_sample(&smp);
 	return 0;
 }
 

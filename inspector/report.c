@@ -412,6 +412,29 @@ void kt_history_free(struct kt_history *h)
 	h->nr_base = 0;
 }
 
+void kt_history_add_late(struct kt_history *h, const struct kt_sample *smp,
+			 const uint64_t *gone, const struct kt_vm_stats *last, size_t nr)
+{
+	struct kt_agg late;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		const struct kt_vm_stats *dumped = find_stats(smp->stats, smp->nr_stats,
+							      gone[i]);
+
+		/* gone already (every event sets last_event_ns) */
+		if (!last[i].last_event_ns)
+			continue;
+		/* none in the dump: a slots entry only, or it came after */
+		if (dumped)
+			kt_agg_interval(&late, &last[i], dumped);
+		else
+			kt_agg_from_stats(&late, &last[i]);
+		kt_agg_add(&h->departed, &late);
+		kt_agg_add(&h->departed_shown, &late);
+	}
+}
+
 int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
 		     size_t nr, uint64_t events_lost_total)
 {

@@ -196,6 +196,16 @@ void kt_history_free(struct kt_history *h);
 int kt_history_reset(struct kt_history *h, const struct kt_stats_entry *stats,
 		     size_t nr, uint64_t events_lost_total);
 
+/*
+ * The VMs kt_build_report() found gone, as their entries were deleted
+ * (last, nr of them, in the order of gone): what they counted after the
+ * sample's dump (smp, the one given to kt_build_report()) joins the
+ * departed totals, so the next report has it. Events that land between
+ * a sample's dump and the deletion are not lost.
+ */
+void kt_history_add_late(struct kt_history *h, const struct kt_sample *smp,
+			 const uint64_t *gone, const struct kt_vm_stats *last, size_t nr);
+
 void kt_sort_rows(struct kt_vm_row *rows, size_t n, enum kt_sort key);
 
 void kt_render_text(FILE *f, const struct kt_report *r);

@@ -288,7 +288,8 @@ static void test_unlock_unknown_tombstone(void **state)
 	struct kt_slot s;
 
 	(void)state;
-	/* locked before the tool started: no entry */
+	/* locked before the tool started, unlocked before its snapshot */
+	skel->bss->reconcile_done = 0;
 	unlock_one(VM, PID, 5, 32, KT_REASON_UNLOCK);
 	assert_true(get_slot(VM, 5, &s));
 	assert_int_equal(s.state, KT_SLOT_TOMBSTONE);
@@ -309,6 +310,23 @@ static void test_unlock_unknown_tombstone(void **state)
 	assert_int_equal(s.hva, 0x5000);
 	assert_int_equal(s.flags, 0);
 	assert_int_equal(skel->bss->tombstones, 1);
+}
+
+/*
+ * After the snapshot no stale state can seed a slot: an unlock of one
+ * with no entry (a VM already forgotten, whose vm-destroy unlocks come
+ * after its debugfs directory went) counts, but leaves no tombstone.
+ */
+static void test_unlock_unknown_after_reconcile(void **state)
+{
+	struct kt_slot s;
+
+	(void)state;
+	unlock_one(VM, PID, 5, 32, KT_REASON_VM_DESTROY);
+	assert_false(get_slot(VM, 5, &s));
+	assert_int_equal(count_entries(skel->maps.slots), 0);
+	assert_int_equal(skel->bss->tombstones, 0);
+	assert_int_equal(get_stats(VM)->unlocks, 1);
 }
 
 static void test_unlock_before_reconcile(void **state)
@@ -521,14 +539,47 @@ static void test_delete_vms(void **state)
 	(void)state;
 	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
 	lock_ok(VM, PID, 2, 3, 0x1000, 8, 0x9000000, 100);
+	skel->bss->reconcile_done = 0;
 	unlock_one(VM, PID, 3, 8, KT_REASON_UNLOCK);	/* a tombstone */
+	skel->bss->reconcile_done = 1;
 	lock_ok(VM + 1, PID + 1, 1, 3, 0x1000, 8, 0x8000000, 100);
 	assert_int_equal(kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
-				       bpf_map__fd(skel->maps.slots), gone, 2), 0);
+				       bpf_map__fd(skel->maps.slots), gone, 2, NULL), 0);
 	assert_null(get_stats(VM));
 	assert_non_null(get_stats(VM + 1));
 	assert_int_equal(count_entries(skel->maps.slots), 1);
 	assert_true(get_slot(VM + 1, 1, &s));
+}
+
+/*
+ * The deletion of VMs gone returns each one's entry as it was deleted,
+ * with what came after the sample's dump; zeroed when it had none.
+ */
+static void test_delete_vms_final(void **state)
+{
+	uint64_t gone[] = { VM, VM + 9 };
+	struct kt_stats_entry *dump;
+	struct kt_vm_stats final[2];
+	size_t n;
+
+	(void)state;
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	assert_int_equal(kt_dump_stats(bpf_map__fd(skel->maps.vm_stats), &dump, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(dump[0].s.unlocks, 0);
+	free(dump);
+	/* after the dump: the VM's vm-destroy unlock */
+	unlock_one(VM, PID, 1, 8, KT_REASON_VM_DESTROY);
+	memset(final, 0xff, sizeof(final));
+	assert_int_equal(kt_delete_vms(bpf_map__fd(skel->maps.vm_stats),
+				       bpf_map__fd(skel->maps.slots), gone, 2, final), 0);
+	assert_int_equal(final[0].locks_ok, 1);
+	assert_int_equal(final[0].unlocks, 1);
+	assert_int_not_equal(final[0].last_event_ns, 0);
+	assert_int_equal(final[1].locks_ok, 0);
+	assert_int_equal(final[1].last_event_ns, 0);
+	assert_null(get_stats(VM));
+	assert_int_equal(count_entries(skel->maps.slots), 0);
 }
 
 static int count_cb(void *ctx, void *data, size_t size)
@@ -896,7 +947,10 @@ static void test_pin_unpin(void **state)
 	lock_ok(VM, PID, 1, KT_LOCK_READ | KT_LOCK_WRITE, 0x7f996c1000ULL, 64,
 		0x100000000ULL, 2738976);
 	lock_ok(VM, PID, 2, KT_LOCK_READ, 0x7f00000000ULL, 16, 0x200000000ULL, 1000);
+	/* a slot locked before start, unlocked before the snapshot */
+	skel->bss->reconcile_done = 0;
 	RUN(mslot_unlock, VM, PID, 3, 8, 1, 1, KT_REASON_UNLOCK, 1297552);
+	skel->bss->reconcile_done = 1;
 	bpftool_jq("vm_stats",
 		   "length == 1 and .[0].key == 7 and (.[0].value | .pid == 4242 and "
 		   ".locks_ok == 2 and .locks_failed == 0 and .unlocks == 1 and "
@@ -1040,6 +1094,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_all_and_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_unknown_tombstone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unlock_unknown_after_reconcile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_vms_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_before_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_straddling_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_ops, setup, teardown),

@@ -535,6 +535,56 @@ static void test_history_reset(void **state)
 	kt_history_free(&h);
 }
 
+/*
+ * A VM gone is deleted after the report that found it: what its entry
+ * counted after the sample's dump (a last unlock, say) comes with the
+ * deletion and joins the totals of the next report. A VM whose entry was
+ * gone already (zeroed) adds nothing; one with no entry in the dump (it
+ * came after) adds all it has.
+ */
+static void test_history_add_late(void **state)
+{
+	struct kt_vm_stats last[3] = {};
+	uint64_t late_gone[3] = { 9, 11, 12 };
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_report r;
+	struct kt_opts o;
+	uint64_t *gone;
+	size_t nr_gone;
+
+	(void)state;
+	defaults(&o);
+	make_sample(&smp);
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	assert_int_equal(nr_gone, 2);	/* 9 and 11 */
+	free(gone);
+	assert_int_equal(r.totals.cum.locks_ok, 3);
+	assert_int_equal(r.totals.cum.unlocks, 2);
+	kt_report_free(&r);
+
+	/* VM 9 unlocked once more after the dump; 11 was gone; 12 came late */
+	last[0] = stats[2].s;
+	last[0].unlocks = 2;
+	last[0].last_event_ns = 1100;
+	last[2].locks_failed = 1;
+	last[2].account_failures = 1;
+	last[2].last_event_ns = 1200;
+	kt_history_add_late(&h, &smp, late_gone, last, 3);
+
+	make_sample(&smp);
+	smp.nr_stats = 2;	/* 9 deleted */
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	free(gone);
+	assert_int_equal(r.totals.cum.locks_ok, 3);
+	assert_int_equal(r.totals.cum.unlocks, 3);
+	assert_int_equal(r.totals.cum.locks_failed, 2);
+	assert_int_equal(r.totals.cum.account_failures, 2);
+	assert_int_equal(r.totals.shown.unlocks, 3);
+	kt_report_free(&r);
+	kt_history_free(&h);
+}
+
 static void test_sort_and_rows(void **state)
 {
 	static struct kt_vm_row rows[4];
@@ -1733,6 +1783,7 @@ int main(void)
 		cmocka_unit_test(test_interval_diff),
 		cmocka_unit_test(test_build_report),
 		cmocka_unit_test(test_history_reset),
+		cmocka_unit_test(test_history_add_late),
 		cmocka_unit_test(test_sort_and_rows),
 		cmocka_unit_test(test_rows_limit_and_pid),
 		cmocka_unit_test(test_json),
