@@ -56,6 +56,16 @@ wait_pane() {
 		sleep 0.05
 	done
 }
+# waits, as wait_pane, until the shell condition $1 holds: a status line
+# can be on the pane before the rows under it are redrawn
+wait_cond() {
+	i=0
+	while ! eval "$1"; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.05
+	done
+}
 # keeps the pane of step $1
 keep() { pane >$OUT/$1.txt; }
 # the row of VM id $1: "<id> <pid> ..."
@@ -130,21 +140,21 @@ $T send-keys -t top s
 wait_pane "sort slots desc"
 result $? "s: the next sort key, slots"
 keep 2-sort-slots
-[ "$(order)" = "$vm_a $vm_b" ]
+wait_cond '[ "$(order)" = "$vm_a $vm_b" ]'
 result $? "... VM $vm_a (2 slots) first"
 $T send-keys -t top r
-wait_pane "sort slots asc" && [ "$(order)" = "$vm_b $vm_a" ]
+wait_pane "sort slots asc" && wait_cond '[ "$(order)" = "$vm_b $vm_a" ]'
 result $? "r: reversed, VM $vm_b (1 slot) first"
 keep 3-reverse
 $T send-keys -t top p
 wait_pane "^pid: _"
 result $? "p: a pid prompt on the last line"
 $T send-keys -t top "$pid_b" Enter
-wait_pane "  pid $pid_b\$" && [ "$(order)" = "$vm_b" ]
+wait_pane "  pid $pid_b\$" && wait_cond '[ "$(order)" = "$vm_b" ]'
 result $? "p $pid_b Enter: only VMM $pid_b's VM"
 keep 4-pid
 $T send-keys -t top p Enter
-wait_pane "every VM" && [ "$(order)" = "$vm_b $vm_a" ]
+wait_pane "every VM" && wait_cond '[ "$(order)" = "$vm_b $vm_a" ]'
 result $? "p Enter: every VM again"
 $T send-keys -t top d
 wait_pane "IPA-START"
