@@ -272,7 +272,7 @@ static int on_event(void *ctx, void *data, size_t size)
 /* trace: one line per event, as it arrives */
 static int on_trace_event(void *ctx, void *data, size_t size)
 {
-	if (size < sizeof(struct kt_event))
+	if (size < sizeof(struct kt_event) || !kt_trace_wanted(data, ctx))
 		return 0;
 	kt_trace_print(stdout, data, ctx);
 	return 0;
@@ -490,10 +490,17 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 			if (p.known)
 				memcpy(v[i].comm, p.comm, sizeof(v[i].comm));
 		}
-		if (o->json)
+		if (o->json) {
 			kt_hist_render_json(stdout, v, nv, o->all_vms, o->msecs, &wall);
-		else
+		} else {
+			if (o->wall_clock) {
+				char ts[64];
+
+				kt_fmt_iso(ts, sizeof(ts), &wall);
+				printf("\n%s\n", ts);
+			}
 			kt_hist_render_text(stdout, v, nv, o->all_vms, o->msecs);
+		}
 		err = flush_output();
 		free(v);
 		v = NULL;
@@ -861,6 +868,7 @@ int main(int argc, char **argv)
 	tfmt.wall_clock = o.wall_clock;
 	tfmt.json = o.json;
 	tfmt.page_size = page_size;
+	tfmt.min_latency_ns = o.min_latency_ns;
 	if (kvmlock_top_bpf__attach(skel)) {
 		die_msg("cannot attach to the kvm_memslot_* events: %s", strerror(errno));
 		goto cleanup;

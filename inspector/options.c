@@ -56,12 +56,14 @@ static const char trace_doc[] =
 "one JSON object per event (NDJSON). Events the ring buffer dropped are\n"
 "reported in the stream (LOST n events). Runs until Ctrl-C, SIGTERM or -d.\n"
 "\n"
-"USAGE: kvmlock-top trace [-j] [-T] [-p PID] [-d SECONDS]\n"
+"USAGE: kvmlock-top trace [-j] [-T] [-p PID] [-d SECONDS] [--min-latency TIME]\n"
 "\n"
 "EXAMPLES:\n"
 "    kvmlock-top trace          # every event, seconds since start\n"
 "    kvmlock-top trace -T -p 59 # VMM 59's, with wall clock timestamps\n"
-"    kvmlock-top trace -j -d 10 # NDJSON for 10 seconds";
+"    kvmlock-top trace -j -d 10 # NDJSON for 10 seconds\n"
+"    kvmlock-top trace --min-latency 100ms  # the LOCKs and UNLOCKs that\n"
+"                               # took 100 ms or more";
 
 static const char hist_doc[] =
 "Summarise lock latency (successful LOCKs) and unlock latency (each memslot\n"
@@ -69,14 +71,17 @@ static const char hist_doc[] =
 "every interval (the interval's operations only). With -j one JSON object per\n"
 "interval (NDJSON).\n"
 "\n"
-"USAGE: kvmlock-top hist [-A] [-m] [-j] [-p PID] [interval] [count]\n"
+"USAGE: kvmlock-top hist [-A] [-m] [-j] [-T] [-p PID] [interval] [count]\n"
 "\n"
 "EXAMPLES:\n"
 "    kvmlock-top hist           # per VM, printed at Ctrl-C\n"
 "    kvmlock-top hist -A -m 5   # all VMs together, msecs, every 5 s\n"
 "    kvmlock-top hist -j 1 10   # 10 NDJSON objects, one a second";
 
-enum { OPT_RINGBUF = 0x100, OPT_USAGE, OPT_PROM_FILE, OPT_PIN, OPT_KEEP_PINNED, OPT_PIN_DIR };
+enum {
+	OPT_RINGBUF = 0x100, OPT_USAGE, OPT_PROM_FILE, OPT_PIN, OPT_KEEP_PINNED,
+	OPT_PIN_DIR, OPT_MIN_LATENCY,
+};
 
 #define OPT_RINGBUF_DOC \
 	"Event ring buffer size: a power of two, a multiple of the page size, at most 1G (K, M, G suffixes; default 256K)"
@@ -106,6 +111,8 @@ static const struct argp_option trace_opts[] = {
 	{ "json", 'j', NULL, 0, "One JSON object per event (NDJSON)", 0 },
 	{ "timestamp", 'T', NULL, 0, "Wall clock timestamps (ISO 8601, UTC), not seconds since start", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: at Ctrl-C or SIGTERM)", 0 },
+	{ "min-latency", OPT_MIN_LATENCY, "TIME", 0,
+	  "Only the LOCKs and UNLOCKs that took TIME or more (their lock_end and unlock_end events): a number and ns, us, ms or s", 0 },
 	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, OPT_RINGBUF_DOC, 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
 	{ "help", 'h', NULL, 0, "Show this help", -1 },
@@ -119,6 +126,7 @@ static const struct argp_option hist_opts[] = {
 	{ "all", 'A', NULL, 0, "One histogram for all VMs together, not one per VM", 0 },
 	{ "milliseconds", 'm', NULL, 0, "Millisecond histograms (default: microseconds)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per interval (NDJSON)", 0 },
+	{ "timestamp", 'T', NULL, 0, "A wall clock timestamp (ISO 8601, UTC) before each text output", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
 	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
@@ -195,6 +203,33 @@ static int parse_size(const char *s, uint64_t *v)
 	return 0;
 }
 
+/* "100ms", "2s", "500us", "750ns": a whole number and its unit, in ns */
+static int parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = { { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 } };
+	unsigned long long x;
+	char *end;
+	size_t i;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || !x)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			if (x > UINT64_MAX / units[i].ns)
+				return -1;
+			*ns = x * units[i].ns;
+			return 0;
+		}
+	return -1;
+}
+
 struct parse_state {
 	struct kt_opts *o;
 	int npos;
@@ -254,6 +289,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'm':
 		o->msecs = true;
+		break;
+	case OPT_MIN_LATENCY:
+		if (parse_duration(arg, &v))
+			return fail(o, "invalid latency '%s': a whole number from 1 and ns, us, ms or s (100ms)",
+				    arg);
+		o->min_latency_ns = v;
 		break;
 	case OPT_RINGBUF:
 		if (parse_size(arg, &v) || v < (uint64_t)page || (v & (v - 1)) ||

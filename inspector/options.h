@@ -45,8 +45,9 @@ struct kt_opts {
 	bool batch;			/* -b */
 	bool json;			/* -j */
 	bool verbose;			/* -v */
-	bool wall_clock;		/* trace -T: ISO 8601 timestamps */
+	bool wall_clock;		/* trace, hist -T: ISO 8601 timestamps */
 	uint64_t duration_s;		/* trace -d: 0 until a signal */
+	uint64_t min_latency_ns;	/* trace --min-latency: 0, every event */
 	bool all_vms;			/* hist -A: one histogram for all VMs */
 	bool msecs;			/* hist -m: msecs, not usecs */
 	bool pin;			/* --pin (or --keep-pinned, --pin-dir) */

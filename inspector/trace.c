@@ -284,6 +284,15 @@ void kt_trace_print(FILE *f, const struct kt_event *ev, const struct kt_trace_fm
 	fputs(t->json ? "}\n" : "\n", f);
 }
 
+bool kt_trace_wanted(const struct kt_event *e, const struct kt_trace_fmt *t)
+{
+	if (!t->min_latency_ns)
+		return true;
+	/* lock_end's and unlock_end's duration: their third argument */
+	return (e->type == KT_EV_LOCK_END || e->type == KT_EV_UNLOCK_END) &&
+	       e->a[2] >= t->min_latency_ns;
+}
+
 void kt_trace_print_lost(FILE *f, uint64_t n, const struct kt_trace_fmt *t)
 {
 	if (t->json)

@@ -30,7 +30,14 @@ struct kt_trace_fmt {
 	bool wall_clock;	/* -T: ISO 8601 (UTC), not seconds since start */
 	bool json;
 	uint64_t page_size;	/* account_fail's pages in bytes */
+	uint64_t min_latency_ns;	/* --min-latency: 0, every event */
 };
+
+/*
+ * Whether trace prints e: every event, or with min_latency_ns only the
+ * ends of the LOCKs and UNLOCKs that took that long or more.
+ */
+bool kt_trace_wanted(const struct kt_event *e, const struct kt_trace_fmt *t);
 
 /* "ENOMEM" for -12 (a table of the errnos LOCK/UNLOCK give), else "-N" */
 const char *kt_errno_name(int ret, char *buf, size_t len);

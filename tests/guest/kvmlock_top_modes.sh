@@ -1,15 +1,17 @@
 #!/bin/sh
 # kvmlock-top trace and hist on real events. While a VMM (kvmlock-workload)
 # locks two memslots, has a third refused by RLIMIT_MEMLOCK, unlocks one,
-# unlocks all, locks again and exits with a memslot locked, five instances
-# run: trace (text), trace -j, hist -m (printed at SIGINT), hist -j -A
-# (printed at SIGINT) and top -j (which streams no event, and counts them
-# in BPF). Then:
+# unlocks all, locks again and exits with a memslot locked, six instances
+# run: trace (text), trace -j, trace -j --min-latency 1ns, hist -m -T
+# (printed at SIGINT), hist -j -A (printed at SIGINT) and top -j (which
+# streams no event, and counts them in BPF). Then:
 #   - both traces show exactly the VM's 22 events, in order, with their
 #     slot, result or reason (and the refusal's locked_vm and limit);
 #   - no event is lost;
 #   - both histograms count the 3 successful locks and the 3 unlocks;
 #   - top counted as many events as trace -j streamed;
+#   - --min-latency 1ns streamed the lock_end and unlock_end events only;
+#   - hist -T printed a timestamp before its histograms;
 #   - top --prom-file: a failed write is a warning and a retry, counted in
 #     the file when it is written again; 5 in a row end it (exit 1);
 #   - each instance exits 0 on SIGINT with nothing on stderr.
@@ -20,12 +22,14 @@ $TOOL trace >$D/trace.txt 2>$D/trace.err &
 t1=$!
 $TOOL trace -j >$D/trace.json 2>$D/trace-j.err &
 t2=$!
-$TOOL hist -m >$D/hist.txt 2>$D/hist.err &
+$TOOL hist -m -T >$D/hist.txt 2>$D/hist.err &
 t3=$!
 $TOOL hist -j -A >$D/hist.json 2>$D/hist-j.err &
 t4=$!
 $TOOL -j 1 >$D/top.ndjson 2>$D/top.err &
 t5=$!
+$TOOL trace -j --min-latency 1ns >$D/slow.json 2>$D/slow.err &
+t6=$!
 # Attached once hist -m printed its first line and top -j its first
 # report; the others print nothing before an event (or the end): give them
 # a second more.
@@ -41,8 +45,8 @@ printf '%s\n' "vm X" "slot X 1 64" "slot X 2 32" "slot X 3 16" "lock X 1 rw" \
 	"unlockall X" "lock X 2 r" "exit" | $WL >$D/w.out 2>&1
 vm=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/w.out)
 sleep 1.5
-kill -INT $t1 $t2 $t3 $t4 $t5
-for t in $t1 $t2 $t3 $t4 $t5; do
+kill -INT $t1 $t2 $t3 $t4 $t5 $t6
+for t in $t1 $t2 $t3 $t4 $t5 $t6; do
 	wait $t
 	echo $? >>$D/rc
 done
@@ -107,6 +111,11 @@ streamed=$(grep -c '"event"' $D/trace.json)
 counted=$(tail -n 1 $D/top.ndjson | jq -r '"\(.events_received_total) \(.events_lost_total)"' 2>&1)
 [ "$counted" = "$streamed 0" ] && [ "$streamed" -ge 22 ]
 result $? "top -j: $counted events counted (and lost), trace -j streamed $streamed"
+# --min-latency 1ns: every operation took that long, and only their ends
+ends=$(grep -c '"event":"\(lock_end\|unlock_end\)"' $D/trace.json)
+slow=$(grep -c '"event":"\(lock_end\|unlock_end\)"' $D/slow.json)
+[ "$ends" -ge 6 ] && [ "$slow" = "$ends" ] && [ "$(grep -c . $D/slow.json)" = "$ends" ]
+result $? "trace --min-latency 1ns: the $slow lock_end and unlock_end events of trace's $ends, nothing else"
 
 # hist -m: VM's header, then its lock and unlock histograms (count column).
 counts=$(awk -v vm="vm = $vm " '
@@ -117,14 +126,16 @@ counts=$(awk -v vm="vm = $vm " '
 	END { print n["lock"] + 0, n["unlock"] + 0 }' $D/hist.txt)
 [ "$counts" = "3 3" ]
 result $? "hist -m: 3 locks and 3 unlocks for VM $vm ($counts)"
+grep -B2 "^vm = $vm " $D/hist.txt | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$'
+result $? "hist -T: a timestamp before the histograms"
 counts=$(jq -r '[(.all.lock | map(.count) | add // 0), (.all.unlock | map(.count) | add // 0)] | join(" ")' \
 	$D/hist.json 2>&1 | tail -n 1)
 [ "$counts" = "3 3" ]
 result $? "hist -j -A: 3 locks and 3 unlocks ($counts)"
 
-[ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
-	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ]
-result $? "all five exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
+[ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
+	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ] && ! [ -s $D/slow.err ]
+result $? "all six exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
 cat $D/*.err 2>/dev/null | sed 's/^/# /'
 
 # --prom-file: a failed write (the directory removed) is a warning and a

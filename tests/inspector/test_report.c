@@ -1417,6 +1417,8 @@ static void test_options(void **state)
 	char *a2[] = { "kvmlock-top", "-p", "12", "--pid=13", "-s", "lat", "-r", "5",
 		       "-S", "-b", "-j", "-v", "5", "10", NULL };
 	char *a3[] = { "kvmlock-top", "trace", "--ringbuf-size", "64K", NULL };
+	char *a4[] = { "kvmlock-top", "trace", "--min-latency", "250ms", NULL };
+	char *a5[] = { "kvmlock-top", "hist", "-T", "5", NULL };
 	struct kt_opts o;
 
 	(void)state;
@@ -1441,6 +1443,13 @@ static void test_options(void **state)
 	assert_int_equal(kt_parse_args(4, a3, &o, ARGP_NO_EXIT), 0);
 	assert_int_equal(o.mode, KT_MODE_TRACE);
 	assert_int_equal(o.ringbuf_size, 65536);
+	assert_int_equal(o.min_latency_ns, 0);
+	assert_int_equal(kt_parse_args(4, a4, &o, ARGP_NO_EXIT), 0);
+	assert_int_equal(o.min_latency_ns, 250000000);
+	assert_int_equal(kt_parse_args(4, a5, &o, ARGP_NO_EXIT), 0);
+	assert_int_equal(o.mode, KT_MODE_HIST);
+	assert_true(o.wall_clock);
+	assert_int_equal(o.interval_s, 5);
 }
 
 static void test_pin_options(void **state)
@@ -1498,6 +1507,13 @@ static void test_option_errors(void **state)
 		{ { "--pin-dir", "" }, "invalid --pin-dir '': a directory to create in a bpffs mount" },
 		{ { "--pin-dir", "/" }, "invalid --pin-dir '/': a directory to create in a bpffs mount" },
 		{ { "--pin=x" }, "bad option '--pin=x' (see kvmlock-top --help)" },
+		{ { "trace", "--min-latency", "100" }, "invalid latency '100': a whole number from 1 and ns, us, ms or s (100ms)" },
+		{ { "trace", "--min-latency", "0ms" }, "invalid latency '0ms': a whole number from 1 and ns, us, ms or s (100ms)" },
+		{ { "trace", "--min-latency", "1.5ms" }, "invalid latency '1.5ms': a whole number from 1 and ns, us, ms or s (100ms)" },
+		{ { "trace", "--min-latency", "10m" }, "invalid latency '10m': a whole number from 1 and ns, us, ms or s (100ms)" },
+		{ { "trace", "--min-latency", "99999999999999999999s" }, "invalid latency '99999999999999999999s': a whole number from 1 and ns, us, ms or s (100ms)" },
+		{ { "--min-latency", "1ms" }, "bad option '--min-latency' (see kvmlock-top --help)" },
+		{ { "-T" }, "bad option '-T' (see kvmlock-top --help)" },
 		/* trace only */
 		{ { "--ringbuf-size", "64K" }, "bad option '--ringbuf-size' (see kvmlock-top --help)" },
 		{ { "hist", "--ringbuf-size", "64K" }, "bad option '--ringbuf-size' (see kvmlock-top hist --help)" },

@@ -168,6 +168,32 @@ static void test_wall_clock(void **state)
 	free(s);
 }
 
+/*
+ * --min-latency: only the ends of the LOCKs and UNLOCKs that took that
+ * long; without it, every event.
+ */
+static void test_min_latency(void **state)
+{
+	static const struct kt_event fast_lock = EV(KT_EV_LOCK_END, 1, 0, 1, 64, 999999);
+	static const struct kt_event slow_lock = EV(KT_EV_LOCK_END, 1, -12, 1, 0, 1000000);
+	static const struct kt_event slow_unlock = EV(KT_EV_UNLOCK_END, 0, 0, 1, 3, 5000000);
+	static const struct kt_event fast_unlock = EV(KT_EV_UNLOCK_END, 0, 0, 1, 3, 10);
+	/* a pin that took long: only whole operations count */
+	static const struct kt_event pin = EV(KT_EV_PIN, 1, 0, 0x1000, 64, 1, 0, 9000000);
+	struct kt_trace_fmt t = { .min_latency_ns = 1000000 };
+	size_t i;
+
+	(void)state;
+	assert_false(kt_trace_wanted(&fast_lock, &t));
+	assert_true(kt_trace_wanted(&slow_lock, &t));
+	assert_true(kt_trace_wanted(&slow_unlock, &t));
+	assert_false(kt_trace_wanted(&fast_unlock, &t));
+	assert_false(kt_trace_wanted(&pin, &t));
+	t.min_latency_ns = 0;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_true(kt_trace_wanted(&cases[i].ev, &t));
+}
+
 static void test_lost(void **state)
 {
 	char *s;
@@ -188,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_all_nine),
 		cmocka_unit_test(test_wall_clock),
+		cmocka_unit_test(test_min_latency),
 		cmocka_unit_test(test_lost),
 	};
 
