@@ -37,6 +37,18 @@ const struct kt_event_layout kt_event_layouts[KT_NR_EVENTS] = {
 	{ "kvm_memslot_deferred_ops", 6, { 8, 4, sizeof(unsigned long), 4, 8, 8 } },
 };
 
+int kt_vm_changed(int stats_fd, uint64_t vm, const struct kt_vm_stats *dumped)
+{
+	static struct kt_vm_stats now;	/* 5 KiB: not on the stack */
+
+	if (bpf_map_lookup_elem(stats_fd, &vm, &now)) {
+		if (errno != ENOENT)
+			return -errno;
+		return dumped != NULL;
+	}
+	return !dumped || now.last_event_ns != dumped->last_event_ns;
+}
+
 /* "8 4 4 8" of n sizes */
 static void fmt_sizes(char *buf, size_t len, const long *sizes, unsigned int n)
 {

@@ -40,6 +40,14 @@ extern const struct kt_event_layout kt_event_layouts[KT_NR_EVENTS];
  */
 int kt_check_event_layouts(const struct btf *btf, char *err, size_t errlen);
 
+/*
+ * Whether VM vm had an event since its entry read dumped (NULL: it had
+ * none then): its vm_stats entry's last_event_ns moved, or the entry
+ * came or went. Its kernel statistics read meanwhile may be from either
+ * side of that event. Returns 1, 0, or a negative errno.
+ */
+int kt_vm_changed(int stats_fd, uint64_t vm, const struct kt_vm_stats *dumped);
+
 /* Every entry of a map (malloc'd). Returns 0 or a negative errno. */
 int kt_dump_stats(int fd, struct kt_stats_entry **out, size_t *nr);
 int kt_dump_slots(int fd, struct kt_slot_entry **out, size_t *nr);

@@ -373,6 +373,17 @@ static void free_sample(struct kt_sample *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* VM vm's vm_stats entry in the sample's dump, or NULL */
+static const struct kt_vm_stats *dumped_stats(const struct kt_sample *s, uint64_t vm)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_stats; i++)
+		if (s->stats[i].vm == vm)
+			return &s->stats[i].s;
+	return NULL;
+}
+
 /*
  * Maps first, then the live VMs: a VM created in between is not deleted.
  * dirs: the VM directories of the previous sample, whose files are not
@@ -415,6 +426,14 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 		v->kstat_known = !kt_read_kstats(KT_DEBUGFS_KVM, dirs->d[i].dir,
 						 &v->kstat_locked_slots,
 						 &v->kstat_locked_pages);
+		/*
+		 * An operation that ended between the dump and that read would
+		 * show as a mismatch for this report: not compared then.
+		 */
+		if (v->kstat_known &&
+		    kt_vm_changed(bpf_map__fd(skel->maps.vm_stats), v->vm,
+				  dumped_stats(s, v->vm)))
+			v->kstat_known = false;
 	}
 	s->nr_vms = nr;
 	s->now_ns = mono_ns();

@@ -582,6 +582,33 @@ static void test_delete_vms_final(void **state)
 	assert_int_equal(count_entries(skel->maps.slots), 0);
 }
 
+/*
+ * A VM's events between the sample's dump and the read of its kernel
+ * statistics: the tool does not compare the two for that report.
+ */
+static void test_vm_changed(void **state)
+{
+	int fd = bpf_map__fd(skel->maps.vm_stats);
+	struct kt_stats_entry *dump;
+	size_t n;
+
+	(void)state;
+	/* no entry then, none now; none then, one now */
+	assert_int_equal(kt_vm_changed(fd, VM, NULL), 0);
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	assert_int_equal(kt_vm_changed(fd, VM, NULL), 1);
+	assert_int_equal(kt_dump_stats(fd, &dump, &n), 0);
+	assert_int_equal(n, 1);
+	/* nothing since the dump; an unlock since; the entry gone since */
+	assert_int_equal(kt_vm_changed(fd, VM, &dump[0].s), 0);
+	usleep(1000);
+	unlock_one(VM, PID, 1, 8, KT_REASON_UNLOCK);
+	assert_int_equal(kt_vm_changed(fd, VM, &dump[0].s), 1);
+	assert_int_equal(bpf_map_delete_elem(fd, &dump[0].vm), 0);
+	assert_int_equal(kt_vm_changed(fd, VM, &dump[0].s), 1);
+	free(dump);
+}
+
 static int count_cb(void *ctx, void *data, size_t size)
 {
 	const struct kt_event *e = data;
@@ -1096,6 +1123,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlock_unknown_tombstone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_unknown_after_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_vms_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_before_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_straddling_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_ops, setup, teardown),
