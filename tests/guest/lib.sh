@@ -20,24 +20,31 @@ page_size() {
 # jq given $JQ_LIMIT seconds a run, and run again (3 runs at most) when it
 # overran: under TCG a guest process now and then runs tens of times
 # slower than the same one run again, and a single jq once spent over 250
-# s compiling its filter (docs/testing.md). Input and output go through
-# files, so that a run killed half-way loses no input and prints nothing.
-# Its exit status is jq's, or the last run's KILL.
+# s compiling its filter (docs/testing.md). Input, output and errors go
+# through files, so that a run killed half-way loses no input and prints
+# nothing: callers capture "$(... | jq ... 2>&1)", and neither the shell's
+# "Killed" nor a note may land there. The runs killed are counted in
+# $JQ_RERUNS (a file: jq runs in subshells), which summary() reports. Its
+# exit status is jq's, or the last run's KILL.
 JQ_LIMIT=${JQ_LIMIT:-60}
+JQ_RERUNS=${TMPDIR:-/tmp}/kvmlock-jq-reruns.$$
 jq() {
-	local in out rc start runs=1
-	in=$(mktemp) && out=$(mktemp) || return 1
+	local in out err rc start runs=1
+	in=$(mktemp) && out=$(mktemp) && err=$(mktemp) || return 1
 	cat >"$in"
 	while :; do
 		start=$(date +%s)
-		timeout -s KILL "$JQ_LIMIT" jq "$@" <"$in" >"$out" && rc=0 || rc=$?
+		# the shell reports a job killed on its stderr: that of a subshell
+		( timeout -s KILL "$JQ_LIMIT" jq "$@" <"$in" >"$out" 2>"$err"; exit $? ) 2>/dev/null &&
+			rc=0 || rc=$?
 		[ "$rc" -ne 0 ] && [ $(($(date +%s) - start)) -ge "$JQ_LIMIT" ] &&
 			[ "$runs" -lt 3 ] || break
-		echo "# jq ran over ${JQ_LIMIT}s; running it again" >&2
+		echo "jq $*" >>"$JQ_RERUNS"
 		runs=$((runs + 1))
 	done
 	cat "$out"
-	rm -f "$in" "$out"
+	cat "$err" >&2
+	rm -f "$in" "$out" "$err"
 	return "$rc"
 }
 # tmux needs a pty (the guest init mounts no devpts) and a UTF-8 locale
@@ -105,5 +112,10 @@ fail_now() {
 	exit 1
 }
 summary() {
+	if [ -s "$JQ_RERUNS" ]; then
+		echo "# jq ran over ${JQ_LIMIT}s and was run again $(grep -c . "$JQ_RERUNS") time(s):"
+		sed 's/^/#   /' "$JQ_RERUNS"
+		rm -f "$JQ_RERUNS"
+	fi
 	echo "$(basename "$0" .sh): $passed passed, $failed failed"
 }
