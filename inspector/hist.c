@@ -138,13 +138,21 @@ static void text_one(FILE *f, const char *what, const uint64_t *h, bool msecs)
 	kt_print_log2_hist(f, h, KT_LOG2_SLOTS, msecs ? "msecs" : "usecs");
 }
 
+static void text_map_errors(FILE *f, uint64_t map_errors)
+{
+	if (map_errors)
+		fprintf(f, "\nWARNING: %" PRIu64 " BPF map updates lost (a map was full): these counts are low\n",
+			map_errors);
+}
+
 void kt_hist_render_text(FILE *f, const struct kt_hist_vm *v, size_t n,
-			 bool all, bool msecs)
+			 bool all, bool msecs, uint64_t map_errors)
 {
 	size_t i;
 
 	if (!n) {
 		fputs("\nno lock or unlock\n", f);
+		text_map_errors(f, map_errors);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -158,6 +166,7 @@ void kt_hist_render_text(FILE *f, const struct kt_hist_vm *v, size_t n,
 		text_one(f, "lock", v[i].lock, msecs);
 		text_one(f, "unlock", v[i].unlock, msecs);
 	}
+	text_map_errors(f, map_errors);
 }
 
 /* The rows the text shows: slot 0 to the last non-empty one */
@@ -183,7 +192,8 @@ static void json_buckets(FILE *f, const char *key, const uint64_t *h, bool msecs
 }
 
 void kt_hist_render_json(FILE *f, const struct kt_hist_vm *v, size_t n,
-			 bool all, bool msecs, const struct timespec *wall)
+			 bool all, bool msecs, const struct timespec *wall,
+			 uint64_t map_errors)
 {
 	char ts[32];
 	struct tm tm;
@@ -191,7 +201,8 @@ void kt_hist_render_json(FILE *f, const struct kt_hist_vm *v, size_t n,
 
 	gmtime_r(&wall->tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "{\"time\":\"%s\",\"unit\":\"%s\",", ts, msecs ? "msecs" : "usecs");
+	fprintf(f, "{\"time\":\"%s\",\"unit\":\"%s\",\"map_update_errors\":%" PRIu64 ",",
+		ts, msecs ? "msecs" : "usecs", map_errors);
 	if (all) {
 		fputs("\"all\":{", f);
 		json_buckets(f, "lock", v[0].lock, msecs);

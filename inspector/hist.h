@@ -37,9 +37,14 @@ int kt_hist_build(const struct kt_stats_entry *cur, size_t nr,
 /* bcc's print_log2_hist() on 64-bit counts: nothing when all are 0 */
 void kt_print_log2_hist(FILE *f, const uint64_t *vals, int n, const char *val_type);
 
+/*
+ * map_errors: the BPF side's map_update_errors so far; not 0, the counts
+ * are low (a map was full), which text says after the histograms.
+ */
 void kt_hist_render_text(FILE *f, const struct kt_hist_vm *v, size_t n,
-			 bool all, bool msecs);
+			 bool all, bool msecs, uint64_t map_errors);
 void kt_hist_render_json(FILE *f, const struct kt_hist_vm *v, size_t n,
-			 bool all, bool msecs, const struct timespec *wall);
+			 bool all, bool msecs, const struct timespec *wall,
+			 uint64_t map_errors);
 
 #endif /* KVMLOCK_HIST_H */

@@ -477,7 +477,7 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 	struct kt_stats_entry *prev = NULL, *cur = NULL;
 	size_t nr_prev = 0, nr = 0, nv, i;
 	struct kt_hist_vm *v = NULL;
-	uint64_t last = mono_ns(), n;
+	uint64_t last = mono_ns(), n, map_errors;
 	struct timespec wall;
 	int err = 0;
 
@@ -497,6 +497,7 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 			die_msg("cannot read the BPF maps: %s", strerror(-err));
 			break;
 		}
+		map_errors = __atomic_load_n(&skel->bss->map_update_errors, __ATOMIC_RELAXED);
 		err = kt_hist_build(cur, nr, prev, nr_prev, o->msecs, o->all_vms, &v, &nv);
 		if (err) {
 			die_msg("out of memory");
@@ -510,7 +511,8 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 				memcpy(v[i].comm, p.comm, sizeof(v[i].comm));
 		}
 		if (o->json) {
-			kt_hist_render_json(stdout, v, nv, o->all_vms, o->msecs, &wall);
+			kt_hist_render_json(stdout, v, nv, o->all_vms, o->msecs, &wall,
+					    map_errors);
 		} else {
 			if (o->wall_clock) {
 				char ts[64];
@@ -518,7 +520,8 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 				kt_fmt_iso(ts, sizeof(ts), &wall);
 				printf("\n%s\n", ts);
 			}
-			kt_hist_render_text(stdout, v, nv, o->all_vms, o->msecs);
+			kt_hist_render_text(stdout, v, nv, o->all_vms, o->msecs,
+					    map_errors);
 		}
 		err = flush_output();
 		free(v);

@@ -130,8 +130,8 @@ grep -B2 "^vm = $vm " $D/hist.txt | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.
 result $? "hist -T: a timestamp before the histograms"
 counts=$(jq -r '[(.all.lock | map(.count) | add // 0), (.all.unlock | map(.count) | add // 0)] | join(" ")' \
 	$D/hist.json 2>&1 | tail -n 1)
-[ "$counts" = "3 3" ]
-result $? "hist -j -A: 3 locks and 3 unlocks ($counts)"
+[ "$counts" = "3 3" ] && grep -q '"map_update_errors":0,' $D/hist.json
+result $? "hist -j -A: 3 locks and 3 unlocks ($counts), no map update lost"
 
 [ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
 	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ] && ! [ -s $D/slow.err ]

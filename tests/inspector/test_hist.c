@@ -124,7 +124,7 @@ static void test_text_msecs(void **state)
 	assert_int_equal(kt_hist_build(cur, 3, prev, 2, true, false, &v, &n), 0);
 	strcpy(v[0].comm, "lock\x1b[2J\ntest");	/* printable ASCII only */
 	f = out();
-	kt_hist_render_text(f, v, n, false, true);
+	kt_hist_render_text(f, v, n, false, true, 0);
 	fclose(f);
 	assert_string_equal(buf,
 	"\n"
@@ -156,15 +156,16 @@ static void test_text_empty(void **state)
 	fixture();
 	assert_int_equal(kt_hist_build(cur, 3, cur, 3, false, false, &v, &n), 0);
 	f = out();
-	kt_hist_render_text(f, v, n, false, false);
+	kt_hist_render_text(f, v, n, false, false, 0);
 	fclose(f);
 	assert_string_equal(buf, "\nno lock or unlock\n");
 	free(v);
 	assert_int_equal(kt_hist_build(cur, 3, cur, 3, false, true, &v, &n), 0);
 	f = out();
-	kt_hist_render_text(f, v, n, true, false);
+	kt_hist_render_text(f, v, n, true, false, 2);
 	fclose(f);
-	assert_string_equal(buf, "\nlock latency: none\nunlock latency: none\n");
+	assert_string_equal(buf, "\nlock latency: none\nunlock latency: none\n"
+			    "\nWARNING: 2 BPF map updates lost (a map was full): these counts are low\n");
 	free(v);
 }
 
@@ -180,10 +181,10 @@ static void test_json(void **state)
 	assert_int_equal(kt_hist_build(cur, 3, prev, 2, true, false, &v, &n), 0);
 	strcpy(v[0].comm, "qemu \"a\"");
 	f = out();
-	kt_hist_render_json(f, v, n, false, true, &wall);
+	kt_hist_render_json(f, v, n, false, true, &wall, 0);
 	fclose(f);
 	assert_string_equal(buf,
-	"{\"time\":\"2024-05-01T12:00:00Z\",\"unit\":\"msecs\",\"vms\":["
+	"{\"time\":\"2024-05-01T12:00:00Z\",\"unit\":\"msecs\",\"map_update_errors\":0,\"vms\":["
 	"{\"vm\":2,\"pid\":59,\"comm\":\"qemu \\\"a\\\"\","
 	"\"lock\":[{\"low_ms\":0,\"high_ms\":1,\"count\":0},{\"low_ms\":2,\"high_ms\":3,\"count\":2}],"
 	"\"unlock\":[]},"
@@ -197,10 +198,10 @@ static void test_json(void **state)
 	v[0].lock[11] = 0, v[0].lock[1] = 3;	/* keep the line short */
 	v[0].unlock[13] = 0;
 	f = out();
-	kt_hist_render_json(f, v, n, true, false, &wall);
+	kt_hist_render_json(f, v, n, true, false, &wall, 3);
 	fclose(f);
 	assert_string_equal(buf,
-	"{\"time\":\"2024-05-01T12:00:00Z\",\"unit\":\"usecs\",\"all\":{"
+	"{\"time\":\"2024-05-01T12:00:00Z\",\"unit\":\"usecs\",\"map_update_errors\":3,\"all\":{"
 	"\"lock\":[{\"low_us\":0,\"high_us\":1,\"count\":0},{\"low_us\":2,\"high_us\":3,\"count\":3}],"
 	"\"unlock\":[]}}\n");
 	free(v);
