@@ -151,16 +151,16 @@ static bool privileged(void)
 
 /*
  * Names the kvm_memslot_* events the kernel lacks into buf. tracefs when
- * mounted; otherwise the raw tracepoints' btf_trace_* types in the
- * kernel's BTF, which every tracepoint has and raw_tp attaching needs.
+ * mounted; otherwise the raw tracepoints' btf_trace_* types in btf, the
+ * kernel's BTF (NULL: it has none), which every tracepoint has and raw_tp
+ * attaching needs. -1 when there is neither.
  */
-static int missing_events(char *buf, size_t len)
+static int missing_events(const struct btf *btf, char *buf, size_t len)
 {
 	static const char *const dirs[] = {
 		"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events",
 	};
 	const char *events = NULL;
-	struct btf *btf = NULL;
 	char path[256], name[64];
 	size_t i, off = 0;
 	int n = 0;
@@ -170,14 +170,8 @@ static int missing_events(char *buf, size_t len)
 	for (i = 0; i < 2 && !events; i++)
 		if (!stat(dirs[i], &st) && S_ISDIR(st.st_mode))
 			events = dirs[i];
-	if (!events) {
-		/* not libbpf's own search: its warning would be a second line */
-		if (stat("/sys/kernel/btf/vmlinux", &st))
-			return -1;
-		btf = btf__load_vmlinux_btf();
-		if (!btf)
-			return -1;
-	}
+	if (!events && !btf)
+		return -1;
 	for (i = 0; i < KT_NR_EVENTS; i++) {
 		bool there;
 
@@ -193,7 +187,6 @@ static int missing_events(char *buf, size_t len)
 		off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
 				n++ ? ", " : "", kt_event_layouts[i].name);
 	}
-	btf__free(btf);
 	return n;
 }
 
@@ -204,6 +197,8 @@ static int missing_events(char *buf, size_t len)
  */
 static int check_system(enum kt_mode mode)
 {
+	struct btf *btf = NULL;
+	bool has_btf, bad = true;
 	char missing[512];
 	struct statfs sfs;
 	struct stat st;
@@ -213,35 +208,33 @@ static int check_system(enum kt_mode mode)
 		die_msg("needs root, or CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
 		return -1;
 	}
-	n = missing_events(missing, sizeof(missing));
-	if (n < 0) {
+	/*
+	 * The kernel's BTF, read once for both checks below. Looked for here,
+	 * not by libbpf's own search: its warning would be a second line.
+	 */
+	has_btf = !stat("/sys/kernel/btf/vmlinux", &st);
+	if (has_btf)
+		btf = btf__load_vmlinux_btf();
+	n = missing_events(btf, missing, sizeof(missing));
+	if (n < 0)
 		die_msg("cannot look for the kvm_memslot_* events: no tracefs (mount -t tracefs none /sys/kernel/tracing) and no kernel BTF (/sys/kernel/btf/vmlinux)");
-		return -1;
-	}
-	if (n) {
+	else if (n)
 		die_msg("the kernel lacks %d of the 9 kvm_memslot_* trace events (%s): it needs the kvmlock series",
 			n, missing);
-		return -1;
-	}
 	/*
 	 * The programs read the events' arguments by position: a build for
 	 * another version of the series would take one argument for another.
 	 * Checked where the kernel has BTF (without it, not at all).
 	 */
-	if (!stat("/sys/kernel/btf/vmlinux", &st)) {
-		struct btf *btf = btf__load_vmlinux_btf();
-
-		n = btf ? kt_check_event_layouts(btf, missing, sizeof(missing)) : -EINVAL;
-		btf__free(btf);
-		if (n < 0) {
-			die_msg("cannot read the kvm_memslot_* events' arguments in the kernel's BTF");
-			return -1;
-		}
-		if (n) {
-			die_msg("%s%s", missing, n > 1 ? " (and other events)" : "");
-			return -1;
-		}
-	}
+	else if (has_btf && (!btf || (n = kt_check_event_layouts(btf, missing, sizeof(missing))) < 0))
+		die_msg("cannot read the kvm_memslot_* events' arguments in the kernel's BTF");
+	else if (n)
+		die_msg("%s%s", missing, n > 1 ? " (and other events)" : "");
+	else
+		bad = false;
+	btf__free(btf);
+	if (bad)
+		return -1;
 	if (mode != KT_MODE_TOP)
 		return 0;
 	if (!stat(KT_DEBUGFS_KVM, &st)) {
