@@ -152,39 +152,70 @@ void kt_free_vms(struct kt_kvm *vms, size_t nr)
 	free(vms);
 }
 
+/* root opened for its VM directories, or NULL with err set (*ret: -errno) */
+static DIR *open_root(const char *root, int *ret, char *err, size_t errlen)
+{
+	DIR *d = opendir(root);
+
+	if (!d) {
+		*ret = -errno;
+		snprintf(err, errlen, "cannot read %s: %s", root, strerror(errno));
+	}
+	return d;
+}
+
+/*
+ * The locked_memslots of root/name into *k (k->dir set): 0; 1 when there
+ * is none (not a VM directory, or the VM just went); -EINVAL with err set
+ * when it does not parse.
+ */
+static int read_vm_dir(const char *root, const char *name, struct kt_kvm *k,
+		       char *err, size_t errlen)
+{
+	char path[512], perr_buf[200], *text;
+	int ret;
+
+	memset(k, 0, sizeof(*k));
+	if (strlen(name) >= sizeof(k->dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s/locked_memslots", root, name);
+	text = kt_read_file(path);
+	if (!text)
+		return 1;
+	ret = kt_parse_locked_memslots(text, k, perr_buf, sizeof(perr_buf));
+	free(text);
+	if (ret) {
+		snprintf(err, errlen, "%s/%s/%s", root, name, perr_buf);
+		return ret;
+	}
+	strcpy(k->dir, name);
+	return 0;
+}
+
 int kt_list_vms(const char *root, struct kt_kvm **vmsp, size_t *nrp, char *err,
 		size_t errlen)
 {
 	struct kt_kvm *vms = NULL, *n;
 	size_t nr = 0, cap = 0;
 	struct dirent *de;
-	char path[512], perr_buf[200];
-	DIR *d;
 	int ret = 0;
+	DIR *d;
 
-	d = opendir(root);
-	if (!d) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot read %s: %s", root, strerror(errno));
+	d = open_root(root, &ret, err, errlen);
+	if (!d)
 		return ret;
-	}
 	while ((de = readdir(d))) {
-		struct kt_kvm k = {};
-		char *text;
+		struct kt_kvm k;
 
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(k.dir))
+		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/locked_memslots", root, de->d_name);
-		text = kt_read_file(path);
-		if (!text)
-			continue;	/* not a VM directory, or the VM just went */
-		ret = kt_parse_locked_memslots(text, &k, perr_buf, sizeof(perr_buf));
-		free(text);
-		if (ret) {
-			snprintf(err, errlen, "%s/%s/%s", root, de->d_name, perr_buf);
-			break;
+		ret = read_vm_dir(root, de->d_name, &k, err, errlen);
+		if (ret > 0) {
+			ret = 0;
+			continue;
 		}
-		strcpy(k.dir, de->d_name);
+		if (ret)
+			break;
 		if (nr == cap) {
 			cap = cap ? cap * 2 : 8;
 			n = realloc(vms, cap * sizeof(*n));
@@ -222,18 +253,15 @@ static const struct kt_vm_dir *find_dir(const struct kt_vm_dirs *dirs,
 int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t errlen)
 {
 	struct kt_vm_dirs next = {};
+	char perr_buf[400];
 	size_t cap = 0;
 	struct dirent *de;
-	char path[512], perr_buf[200];
 	int ret = 0, skipped = 0;
 	DIR *d;
 
-	d = opendir(root);
-	if (!d) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot read %s: %s", root, strerror(errno));
+	d = open_root(root, &ret, err, errlen);
+	if (!d)
 		return ret;
-	}
 	while ((de = readdir(d))) {
 		const struct kt_vm_dir *old;
 		struct kt_vm_dir e = {};
@@ -245,20 +273,14 @@ int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t err
 		if (old) {
 			e = *old;
 		} else {
-			struct kt_kvm k = {};
-			char *text;
+			struct kt_kvm k;
 
-			snprintf(path, sizeof(path), "%s/%s/locked_memslots", root, de->d_name);
-			text = kt_read_file(path);
-			if (!text)
-				continue;	/* not a VM directory, or the VM just went */
-			ret = kt_parse_locked_memslots(text, &k, perr_buf, sizeof(perr_buf));
-			free(text);
+			ret = read_vm_dir(root, de->d_name, &k, perr_buf, sizeof(perr_buf));
 			free(k.slots);
 			if (ret) {
-				if (!skipped++)
-					snprintf(err, errlen, "%s/%s/%s", root, de->d_name,
-						 perr_buf);
+				/* left out: a new one that does not parse is a warning */
+				if (ret < 0 && !skipped++)
+					snprintf(err, errlen, "%s", perr_buf);
 				ret = 0;
 				continue;
 			}
