@@ -366,17 +366,6 @@ static void free_sample(struct kt_sample *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* VM vm's vm_stats entry in the sample's dump, or NULL */
-static const struct kt_vm_stats *dumped_stats(const struct kt_sample *s, uint64_t vm)
-{
-	size_t i;
-
-	for (i = 0; i < s->nr_stats; i++)
-		if (s->stats[i].vm == vm)
-			return &s->stats[i].s;
-	return NULL;
-}
-
 /*
  * Maps first, then the live VMs: a VM created in between is not deleted.
  * dirs: the VM directories of the previous sample, whose files are not
@@ -425,7 +414,7 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 		 */
 		if (v->kstat_known &&
 		    kt_vm_changed(bpf_map__fd(skel->maps.vm_stats), v->vm,
-				  dumped_stats(s, v->vm)))
+				  kt_find_stats(s->stats, s->nr_stats, v->vm)))
 			v->kstat_known = false;
 	}
 	s->nr_vms = nr;

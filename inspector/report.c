@@ -141,8 +141,8 @@ void kt_agg_add(struct kt_agg *sum, const struct kt_agg *a)
 
 /* --- one interval ---------------------------------------------------- */
 
-static const struct kt_vm_stats *find_stats(const struct kt_stats_entry *e,
-					    size_t n, uint64_t vm)
+const struct kt_vm_stats *kt_find_stats(const struct kt_stats_entry *e, size_t n,
+				       uint64_t vm)
 {
 	size_t i;
 
@@ -182,7 +182,7 @@ static int add_gone(uint64_t **gone, size_t *nr, uint64_t vm)
 static void since_reset(struct kt_agg *cum, const struct kt_vm_stats *cur,
 		       const struct kt_history *h, uint64_t vm)
 {
-	const struct kt_vm_stats *base = find_stats(h->base, h->nr_base, vm);
+	const struct kt_vm_stats *base = kt_find_stats(h->base, h->nr_base, vm);
 
 	if (base)
 		kt_agg_interval(cum, cur, base);
@@ -214,8 +214,8 @@ static int fill_row(struct kt_vm_row *row, const struct kt_live_vm *v,
 	row->vm = v->vm;
 	row->pid = v->pid;
 	row->proc = v->proc;
-	cur = find_stats(smp->stats, smp->nr_stats, v->vm);
-	prev = find_stats(h->prev, h->nr_prev, v->vm);
+	cur = kt_find_stats(smp->stats, smp->nr_stats, v->vm);
+	prev = kt_find_stats(h->prev, h->nr_prev, v->vm);
 	if (!cur)
 		cur = &zero;
 	kt_agg_from_stats(&row->cum, cur);
@@ -341,7 +341,7 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 			next[nnext++] = *e;
 			continue;
 		}
-		kt_agg_interval(&gone_iv, &e->s, find_stats(h->prev, h->nr_prev, e->vm));
+		kt_agg_interval(&gone_iv, &e->s, kt_find_stats(h->prev, h->nr_prev, e->vm));
 		kt_agg_add(&r->totals.iv, &gone_iv);
 		kt_agg_from_stats(&cum, &e->s);
 		kt_agg_add(&h->departed, &cum);
@@ -419,7 +419,7 @@ void kt_history_add_late(struct kt_history *h, const struct kt_sample *smp,
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
-		const struct kt_vm_stats *dumped = find_stats(smp->stats, smp->nr_stats,
+		const struct kt_vm_stats *dumped = kt_find_stats(smp->stats, smp->nr_stats,
 							      gone[i]);
 
 		/* gone already (every event sets last_event_ns) */
@@ -759,17 +759,21 @@ size_t kt_utf8_len(const unsigned char *p)
 	return n;
 }
 
-void kt_text_comm(char *buf, size_t len, const char *comm)
+void kt_printable(char *s, size_t len)
 {
 	size_t i;
 
-	for (i = 0; comm[i] && i + 1 < len; i++) {
-		unsigned char ch = (unsigned char)comm[i];
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			s[i] = '?';
+}
 
-		buf[i] = ch < 0x20 || ch > 0x7e ? '?' : (char)ch;
-	}
-	if (len)
-		buf[i] = '\0';
+void kt_text_comm(char *buf, size_t len, const char *comm)
+{
+	if (!len)
+		return;
+	snprintf(buf, len, "%s", comm);
+	kt_printable(buf, strlen(buf));
 }
 
 /*

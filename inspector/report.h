@@ -167,6 +167,10 @@ uint64_t kt_hist_upper(uint32_t bucket);
 uint64_t kt_hist_lower(uint32_t bucket);
 void kt_lat_from_hist(const uint64_t *hist, uint64_t max_ns, struct kt_lat *lat);
 
+/* vm's entry among e (n of them), or NULL */
+const struct kt_vm_stats *kt_find_stats(const struct kt_stats_entry *e, size_t n,
+				       uint64_t vm);
+
 /* Counters */
 void kt_agg_from_stats(struct kt_agg *a, const struct kt_vm_stats *s);
 void kt_agg_interval(struct kt_agg *iv, const struct kt_vm_stats *cur,
@@ -229,9 +233,12 @@ void kt_json_str(FILE *f, const char *s);
 /* Length of the valid UTF-8 sequence at p (not ASCII), 0 if invalid */
 size_t kt_utf8_len(const unsigned char *p);
 /*
- * comm for the text outputs, at most len - 1 bytes: any byte a terminal
- * or a line parser could act on (control, not ASCII) becomes '?'.
+ * The first len bytes of s, in place: any byte a terminal or a line
+ * parser could act on (control, not ASCII) becomes '?'. A comm is any
+ * bytes (PR_SET_NAME).
  */
+void kt_printable(char *s, size_t len);
+/* comm for the text outputs, at most len - 1 bytes, kt_printable() */
 void kt_text_comm(char *buf, size_t len, const char *comm);
 
 /* "1.5G", "768K", "12.3ms": at most 6 characters */

@@ -159,7 +159,7 @@ static void add_line(struct lines *l, const char *fmt, ...)
 static void add_line(struct lines *l, const char *fmt, ...)
 {
 	char buf[256], *s, **n;
-	size_t len, i;
+	size_t len;
 	va_list ap;
 
 	if (l->err)
@@ -172,10 +172,8 @@ static void add_line(struct lines *l, const char *fmt, ...)
 		len = (size_t)l->cols;
 	while (len && buf[len - 1] == ' ')
 		len--;
-	/* a comm is any bytes: nothing a terminal would act on */
-	for (i = 0; i < len; i++)
-		if (buf[i] < 0x20 || buf[i] > 0x7e)
-			buf[i] = '?';
+	/* a comm in it: nothing a terminal would act on */
+	kt_printable(buf, len);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 32;
 		n = realloc(l->line, l->cap * sizeof(*n));
