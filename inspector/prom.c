@@ -103,6 +103,14 @@ static void sample_u64(FILE *f, const char *name, const char *labels,
 	sample(f, name, labels, extra, val);
 }
 
+/* A family of one series without labels: the name is written once */
+static void single(FILE *f, const char *name, const char *type, const char *help,
+		   uint64_t v)
+{
+	family(f, name, type, help);
+	sample_u64(f, name, NULL, NULL, v);
+}
+
 /* One gauge or counter of every VM, from a field of its row */
 #define PER_VM(name, type, help, expr) do {				\
 	family(f, name, type, help);					\
@@ -174,16 +182,15 @@ static void host_counters(FILE *f, const struct kt_report *r)
 		   all->locks_ok);
 	sample_u64(f, "kvmlock_host_lock_operations_total", NULL, "result=\"failed\"",
 		   all->locks_failed);
-	family(f, "kvmlock_host_unlocked_slots_total", "counter",
-	       "Memslots unlocked, of every VM (gone ones too) since kvmlock-top started.");
-	sample_u64(f, "kvmlock_host_unlocked_slots_total", NULL, NULL, all->unlocks);
-	family(f, "kvmlock_host_unlock_failures_total", "counter",
-	       "Memslot UNLOCK operations that failed, of every VM (gone ones too) since kvmlock-top started.");
-	sample_u64(f, "kvmlock_host_unlock_failures_total", NULL, NULL, all->unlocks_failed);
-	family(f, "kvmlock_host_memlock_account_failures_total", "counter",
-	       "LOCKs refused because RLIMIT_MEMLOCK would be exceeded, of every VM (gone ones too) since kvmlock-top started.");
-	sample_u64(f, "kvmlock_host_memlock_account_failures_total", NULL, NULL,
-		   all->account_failures);
+	single(f, "kvmlock_host_unlocked_slots_total", "counter",
+	       "Memslots unlocked, of every VM (gone ones too) since kvmlock-top started.",
+	       all->unlocks);
+	single(f, "kvmlock_host_unlock_failures_total", "counter",
+	       "Memslot UNLOCK operations that failed, of every VM (gone ones too) since kvmlock-top started.",
+	       all->unlocks_failed);
+	single(f, "kvmlock_host_memlock_account_failures_total", "counter",
+	       "LOCKs refused because RLIMIT_MEMLOCK would be exceeded, of every VM (gone ones too) since kvmlock-top started.",
+	       all->account_failures);
 	family(f, "kvmlock_host_lock_duration_seconds", "histogram",
 	       "Duration of the successful memslot LOCKs of every VM (gone ones too) since kvmlock-top started.");
 	histogram_series(f, "kvmlock_host_lock_duration_seconds", NULL, all);
@@ -305,30 +312,28 @@ int kt_render_prom(FILE *f, const struct kt_report *r)
 	family(f, "kvmlock_exporter_build_info", "gauge",
 	       "kvmlock-top's version, as a label; the value is always 1.");
 	sample(f, "kvmlock_exporter_build_info", NULL, "version=\"" KT_VERSION "\"", "1");
-	family(f, "kvmlock_vms", "gauge", "Live VMs (those of the -p VMMs with -p).");
-	sample_u64(f, "kvmlock_vms", NULL, NULL, r->nr_vms);
-	family(f, "kvmlock_events_received_total", "counter",
-	       "kvm_memslot_* events of the VMs watched, counted by the BPF programs.");
-	sample_u64(f, "kvmlock_events_received_total", NULL, NULL, r->events_received_total);
-	family(f, "kvmlock_events_lost_total", "counter",
-	       "Event records lost to a full ring buffer: 0, top streams none.");
-	sample_u64(f, "kvmlock_events_lost_total", NULL, NULL, r->events_lost_total);
+	single(f, "kvmlock_vms", "gauge", "Live VMs (those of the -p VMMs with -p).",
+	       r->nr_vms);
+	single(f, "kvmlock_events_received_total", "counter",
+	       "kvm_memslot_* events of the VMs watched, counted by the BPF programs.",
+	       r->events_received_total);
+	single(f, "kvmlock_events_lost_total", "counter",
+	       "Event records lost to a full ring buffer: 0, top streams none.",
+	       r->events_lost_total);
 	family(f, "kvmlock_reconciled_slots_total", "counter",
 	       "Start-up reconciliation: slots seeded from the kernel state, skipped (events had them), tombstones.");
 	sample_u64(f, "kvmlock_reconciled_slots_total", NULL, "kind=\"seeded\"", r->seeded);
 	sample_u64(f, "kvmlock_reconciled_slots_total", NULL, "kind=\"skipped\"", r->skipped);
 	sample_u64(f, "kvmlock_reconciled_slots_total", NULL, "kind=\"tombstone\"",
 		   r->tombstones);
-	family(f, "kvmlock_state_mismatch_vms", "gauge",
-	       "VMs whose kernel locked_slots/locked_pages differ from kvmlock-top's figures.");
-	sample_u64(f, "kvmlock_state_mismatch_vms", NULL, NULL, r->state_mismatches);
-	family(f, "kvmlock_map_update_errors_total", "counter",
-	       "BPF map updates lost to full maps.");
-	sample_u64(f, "kvmlock_map_update_errors_total", NULL, NULL, r->map_update_errors);
-	family(f, "kvmlock_exporter_write_failures_total", "counter",
-	       "Writes of this file that failed; each is retried at the next interval, and 5 in a row end kvmlock-top.");
-	sample_u64(f, "kvmlock_exporter_write_failures_total", NULL, NULL,
-		   r->prom_write_failures);
+	single(f, "kvmlock_state_mismatch_vms", "gauge",
+	       "VMs whose kernel locked_slots/locked_pages differ from kvmlock-top's figures.",
+	       r->state_mismatches);
+	single(f, "kvmlock_map_update_errors_total", "counter",
+	       "BPF map updates lost to full maps.", r->map_update_errors);
+	single(f, "kvmlock_exporter_write_failures_total", "counter",
+	       "Writes of this file that failed; each is retried at the next interval, and 5 in a row end kvmlock-top.",
+	       r->prom_write_failures);
 	host_counters(f, r);
 
 	if (n)
