@@ -52,17 +52,22 @@ rm -rf $PIN
 start w 3
 wl=$pid_w
 
-# kvmlock-top --pin. The maps are pinned before the programs are attached:
-# wait for the pins, then for the first report (attached and reconciled).
-$TOOL --pin -b 1 >$D/top.out 2>$D/top.err &
-tool=$!
-i=0
-while [ ! -e $PIN/slots ] || [ ! -s $D/top.out ]; do
-	i=$((i + 1))
-	kill -0 $tool 2>/dev/null || fail_now "kvmlock-top --pin exited at start"
-	[ $i -gt 600 ] && fail_now "kvmlock-top --pin: no $PIN/slots and a report in 30 s"
-	sleep 0.05
-done
+# Starts kvmlock-top --pin -b 1, output in $D/NAME.out and .err, its pid
+# in $tool. The maps are pinned before the programs are attached: waits
+# for the pins, then for the first report (attached and reconciled).
+pin_start() { # NAME
+	$TOOL --pin -b 1 >$D/$1.out 2>$D/$1.err &
+	tool=$!
+	i=0
+	while [ ! -e $PIN/slots ] || [ ! -s $D/$1.out ]; do
+		i=$((i + 1))
+		kill -0 $tool 2>/dev/null || fail_now "kvmlock-top --pin exited at start"
+		[ $i -gt 600 ] && fail_now "kvmlock-top --pin: no $PIN/slots and a report in 30 s"
+		sleep 0.05
+	done
+}
+
+pin_start top
 got=$(ls $PIN | sort | tr '\n' ' ')
 [ "$got" = "counters events slots vm_stats " ]
 result $? "kvmlock-top --pin pinned counters, events, slots and vm_stats in $PIN ($got)"
@@ -170,15 +175,7 @@ result $? "rm -r $PIN removes them"
 
 # SIGHUP (the ssh session gone) and SIGQUIT end it as SIGINT does.
 for sig in HUP QUIT; do
-	$TOOL --pin -b 1 >$D/$sig.out 2>$D/$sig.err &
-	tool=$!
-	i=0
-	while [ ! -s $D/$sig.out ]; do
-		i=$((i + 1))
-		kill -0 $tool 2>/dev/null || fail_now "kvmlock-top --pin exited at start"
-		[ $i -gt 600 ] && fail_now "kvmlock-top --pin: no report in 30 s"
-		sleep 0.05
-	done
+	pin_start $sig
 	kill -$sig $tool
 	wait $tool
 	rc=$?
