@@ -393,6 +393,7 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 	}
 	if (ret)
 		warn_msg(st, "warning: %s: %d VM(s) left out of this report", err, ret);
+	s->nr_vms_left_out = ret;
 	nr = dirs->n;
 	s->vms = calloc(nr ? nr : 1, sizeof(*s->vms));
 	if (!s->vms) {

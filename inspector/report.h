@@ -58,6 +58,11 @@ struct kt_sample {
 	size_t nr_slots;
 	struct kt_live_vm *vms;
 	size_t nr_vms;
+	/*
+	 * VM directories that could not be read this time: their VMs are
+	 * not in vms, yet alive, so no VM of the maps is taken for gone.
+	 */
+	size_t nr_vms_left_out;
 	uint64_t now_ns;		/* CLOCK_MONOTONIC, after the reads */
 	struct timespec wall;		/* CLOCK_REALTIME, same moment */
 	uint64_t interval_ns;		/* since the previous sample */
@@ -182,7 +187,9 @@ void kt_agg_add(struct kt_agg *sum, const struct kt_agg *a);
  * sorted and limited as o says, and totals. Updates h (previous snapshot,
  * VMs gone). The vm ids of VMs in the sample's maps that are not live any
  * more are stored in *gone (malloc'd, *nr_gone of them): the caller
- * deletes their map entries. Returns 0 or -ENOMEM.
+ * deletes their map entries. With VMs left out of the sample, none is
+ * gone: a VM of the maps not live is counted in the totals and kept.
+ * Returns 0 or -ENOMEM.
  */
 int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 		    const struct kt_opts *o, uint64_t page_size,

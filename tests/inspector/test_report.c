@@ -585,6 +585,54 @@ static void test_history_add_late(void **state)
 	kt_history_free(&h);
 }
 
+/*
+ * A VM whose directory could not be read this time (a new directory that
+ * did not parse, say) is left out of the sample but alive: no VM of the
+ * maps is gone then. VM 3 left out, VM 9 truly gone: neither is deleted,
+ * both stay in the exported totals (which never go down), and VM 3 comes
+ * back at the next sample with its counts and without a double count.
+ */
+static void test_left_out_not_gone(void **state)
+{
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_report r;
+	struct kt_opts o;
+	uint64_t *gone;
+	size_t nr_gone;
+
+	(void)state;
+	defaults(&o);
+	make_sample(&smp);
+	smp.nr_vms = 1;			/* VM 3 left out */
+	smp.nr_vms_left_out = 1;
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	assert_int_equal(nr_gone, 0);
+	free(gone);
+	assert_int_equal(r.nr_rows, 1);
+	assert_int_equal(r.totals.cum.locks_ok, 3);
+	assert_int_equal(r.totals.cum.unlocks, 2);
+	assert_int_equal(r.totals.iv.unlocks, 2);
+	assert_int_equal(h.nr_prev, 3);
+	kt_report_free(&r);
+
+	/* read again: VM 3 is back, unlocked once more; 9 now gone */
+	make_sample(&smp);
+	stats[1].s.unlocks = 2;
+	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
+	assert_int_equal(nr_gone, 2);	/* 9 and 11, slots only */
+	free(gone);
+	assert_int_equal(r.nr_rows, 2);
+	assert_int_equal(r.rows[1].vm, 3);
+	assert_int_equal(r.rows[1].iv.unlocks, 1);
+	assert_int_equal(r.rows[1].cum.unlocks, 2);
+	assert_int_equal(r.totals.cum.locks_ok, 3);
+	assert_int_equal(r.totals.cum.unlocks, 3);
+	assert_int_equal(r.totals.iv.unlocks, 1);
+	kt_report_free(&r);
+	kt_history_free(&h);
+}
+
 static void test_sort_and_rows(void **state)
 {
 	static struct kt_vm_row rows[4];
@@ -1800,6 +1848,7 @@ int main(void)
 		cmocka_unit_test(test_build_report),
 		cmocka_unit_test(test_history_reset),
 		cmocka_unit_test(test_history_add_late),
+		cmocka_unit_test(test_left_out_not_gone),
 		cmocka_unit_test(test_sort_and_rows),
 		cmocka_unit_test(test_rows_limit_and_pid),
 		cmocka_unit_test(test_json),
