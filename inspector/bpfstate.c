@@ -244,6 +244,43 @@ out:
 	return err;
 }
 
+int kt_prune_vms(int stats_fd, int slots_fd, struct kt_stats_entry *cur, size_t nr,
+		 const uint64_t *live, size_t nr_live)
+{
+	struct kt_vm_stats *last = NULL;
+	uint64_t *gone = NULL;
+	size_t *at = NULL, i, j, n = 0;
+	int err = -ENOMEM;
+
+	if (!nr)
+		return 0;
+	gone = calloc(nr, sizeof(*gone));
+	at = calloc(nr, sizeof(*at));
+	last = calloc(nr, sizeof(*last));
+	if (!gone || !at || !last)
+		goto out;
+	for (i = 0; i < nr; i++) {
+		for (j = 0; j < nr_live && live[j] != cur[i].vm; j++)
+			;
+		if (j == nr_live) {
+			at[n] = i;
+			gone[n++] = cur[i].vm;
+		}
+	}
+	err = kt_delete_vms(stats_fd, slots_fd, gone, n, last);
+	if (err)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (last[i].last_event_ns)	/* else deleted already: as dumped */
+			cur[at[i]].s = last[i];
+	err = (int)n;
+out:
+	free(last);
+	free(at);
+	free(gone);
+	return err;
+}
+
 int kt_reconcile(int slots_fd, const struct kt_kvm *vms, size_t nr,
 		 const struct kt_opts *o, struct kt_reconciled *rec)
 {

@@ -62,6 +62,16 @@ int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr,
 		  struct kt_vm_stats *last);
 
 /*
+ * hist: deletes the entries of the VMs of cur (a dump of vm_stats, nr
+ * entries) that live (nr_live VM ids) does not have, as kt_delete_vms()
+ * does, and gives each one's cur entry what it counted up to then, events
+ * since the dump too (an entry deleted already: cur's kept). Returns how
+ * many VMs of cur are not live, or a negative errno.
+ */
+int kt_prune_vms(int stats_fd, int slots_fd, struct kt_stats_entry *cur, size_t nr,
+		 const uint64_t *live, size_t nr_live);
+
+/*
  * Seeds "slots" with the locked memslots the kernel listed (of the VMs o
  * wants), each only where the map has no entry for it at all; counts what
  * was seeded and what events already covered. Returns 0 or a negative

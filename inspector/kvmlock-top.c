@@ -44,7 +44,7 @@ static volatile sig_atomic_t exiting;
 static bool verbose;
 /* The BPF side's events_seen at the last interval's end (or z) */
 static uint64_t events_seen_prev;
-/* The VM directories of the last sample (take_sample) */
+/* The VM directories of the last sample (take_sample, hist_prune) */
 static struct kt_vm_dirs vm_dirs;
 
 
@@ -449,10 +449,48 @@ static int wait_interval(struct ring_buffer *rb, uint64_t deadline)
 }
 
 /*
+ * hist: the VMs of a dump of vm_stats that debugfs does not list any more
+ * are deleted from the maps, so that VMs gone do not fill them; their
+ * last counts stay in the dump, for the interval under way. Without
+ * debugfs (not root) hist cannot tell, and says so once: returns false,
+ * and VMs gone stay (the map holds KT_MAX_VMS).
+ */
+static bool hist_prune(struct kvmlock_top_bpf *skel, struct kt_stats_entry *cur,
+		       size_t nr)
+{
+	uint64_t *live;
+	char err[400];
+	size_t i;
+	int ret;
+
+	ret = kt_live_vms(KT_DEBUGFS_KVM, &vm_dirs, err, sizeof(err));
+	if (ret < 0) {
+		warn_msg(NULL, "warning: %s: VMs gone stay in the map (%d at most)",
+			 err, KT_MAX_VMS);
+		return false;
+	}
+	if (ret)	/* a VM left out: none can be taken for gone */
+		return true;
+	live = calloc(vm_dirs.n ? vm_dirs.n : 1, sizeof(*live));
+	if (!live) {
+		warn_msg(NULL, "warning: out of memory: VMs gone not forgotten this time");
+		return true;
+	}
+	for (i = 0; i < vm_dirs.n; i++)
+		live[i] = vm_dirs.d[i].vm;
+	ret = kt_prune_vms(bpf_map__fd(skel->maps.vm_stats), bpf_map__fd(skel->maps.slots),
+			   cur, nr, live, vm_dirs.n);
+	if (ret < 0)
+		warn_msg(NULL, "warning: cannot forget a VM gone: %s", strerror(-ret));
+	free(live);
+	return true;
+}
+
+/*
  * hist's loop: at the end of each interval (or only at Ctrl-C) dump
  * vm_stats and print its histograms minus the previous dump's: the BPF
- * counters are never reset. VMs gone stay in the map, so a histogram
- * printed at Ctrl-C still has them.
+ * counters are never reset. VMs gone are deleted after their last
+ * interval (hist_prune).
  */
 static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 		    const struct kt_opts *o)
@@ -462,6 +500,7 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 	struct kt_hist_vm *v = NULL;
 	uint64_t last = mono_ns(), n, map_errors;
 	struct timespec wall;
+	bool prune = true;
 	int err = 0;
 
 	if (!o->json) {
@@ -480,6 +519,8 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 			die_msg("cannot read the BPF maps: %s", strerror(-err));
 			break;
 		}
+		if (prune)
+			prune = hist_prune(skel, cur, nr);
 		map_errors = __atomic_load_n(&skel->bss->map_update_errors, __ATOMIC_RELAXED);
 		err = kt_hist_build(cur, nr, prev, nr_prev, o->msecs, o->all_vms, &v, &nv);
 		if (err) {

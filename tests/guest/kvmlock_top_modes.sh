@@ -1,10 +1,10 @@
 #!/bin/sh
 # kvmlock-top trace and hist on real events. While a VMM (kvmlock-workload)
 # locks two memslots, has a third refused by RLIMIT_MEMLOCK, unlocks one,
-# unlocks all, locks again and exits with a memslot locked, six instances
-# run: trace (text), trace -j, trace -j --min-latency 1ns, hist -m -T
-# (printed at SIGINT), hist -j -A (printed at SIGINT) and top -j (which
-# streams no event, and counts them in BPF). Then:
+# unlocks all, locks again and exits with a memslot locked, seven
+# instances run: trace (text), trace -j, trace -j --min-latency 1ns, hist
+# -m -T (printed at SIGINT), hist -j -A (printed at SIGINT), hist -j 1 and
+# top -j (which streams no event, and counts them in BPF). Then:
 #   - both traces show exactly the VM's 22 events, in order, with their
 #     slot, result or reason (and the refusal's locked_vm and limit);
 #   - no event is lost;
@@ -12,9 +12,12 @@
 #   - top counted as many events as trace -j streamed;
 #   - --min-latency 1ns streamed the lock_end and unlock_end events only;
 #   - hist -T printed a timestamp before its histograms;
+#   - hist -j 1 deleted the VM gone from its map at the next interval,
+#     and its intervals count all of the VM's locks and unlocks;
 #   - top --prom-file: a failed write is a warning and a retry, counted in
 #     the file when it is written again; 5 in a row end it (exit 1);
-#   - each instance exits 0 on SIGINT with nothing on stderr.
+#   - each instance exits 0 on SIGINT with nothing on stderr;
+#   - hist without debugfs runs, with one warning that it keeps VMs gone.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-modes
 
@@ -30,26 +33,51 @@ $TOOL -j 1 >$D/top.ndjson 2>$D/top.err &
 t5=$!
 $TOOL trace -j --min-latency 1ns >$D/slow.json 2>$D/slow.err &
 t6=$!
-# Attached once hist -m printed its first line and top -j its first
-# report; the others print nothing before an event (or the end): give them
-# a second more.
+$TOOL hist -j 1 >$D/hist-1.json 2>$D/hist-1.err &
+t7=$!
+# Attached once each of the seven has its nine raw tracepoint links (most
+# print nothing before an event or the end), hist -m its first line and
+# top -j its first report.
+links() { bpftool link show | grep -c raw_tracepoint; }
 i=0
-while { [ ! -s $D/hist.txt ] || [ ! -s $D/top.ndjson ]; } && [ $i -lt 600 ]; do
+while { [ ! -s $D/hist.txt ] || [ ! -s $D/top.ndjson ] || [ "$(links)" -lt 63 ]; } &&
+	[ $i -lt 600 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-sleep 1
+[ "$(links)" = 63 ]
+result $? "the seven instances attached ($(links) raw tracepoint links)"
 
 printf '%s\n' "vm X" "slot X 1 64" "slot X 2 32" "slot X 3 16" "lock X 1 rw" \
 	"lock X 2 r" "rlimit $((96 * PAGE))" "lock X 3 r" "unlock X 1" \
 	"unlockall X" "lock X 2 r" "exit" | $WL >$D/w.out 2>&1
 vm=$(sed -n 's/^ok vm=\([0-9]*\) .*/\1/p' $D/w.out)
 sleep 1.5
-kill -INT $t1 $t2 $t3 $t4 $t5 $t6
-for t in $t1 $t2 $t3 $t4 $t5 $t6; do
+# hist -j 1 forgot the VM, gone (no VM left), at an interval's end: its
+# vm_stats map (one of the maps its fds hold) is empty.
+n=$(wc -l <$D/hist-1.json)
+i=0
+while [ "$(wc -l <$D/hist-1.json)" -lt $((n + 1)) ] && [ $i -lt 200 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+id=
+for m in $(sed -n 's/^map_id:[[:space:]]*//p' /proc/$t7/fdinfo/* 2>/dev/null); do
+	bpftool map show id $m | grep -q " name vm_stats " && id=$m
+done
+left=$(bpftool -j map dump id "$id" 2>&1 | jq length 2>&1)
+[ -n "$id" ] && [ "$left" = 0 ]
+result $? "hist -j 1: the VM gone is forgotten at the next interval (map $id: $left entries left)"
+kill -INT $t1 $t2 $t3 $t4 $t5 $t6 $t7
+for t in $t1 $t2 $t3 $t4 $t5 $t6 $t7; do
 	wait $t
 	echo $? >>$D/rc
 done
+counts=$(jq -s -r --argjson vm "$vm" '[.[] | .vms[] | select(.vm == $vm)] |
+	"\(map(.lock | map(.count) | add // 0) | add // 0) \(map(.unlock | map(.count) | add // 0) | add // 0)"' \
+	$D/hist-1.json 2>&1)
+[ "$counts" = "3 3" ]
+result $? "hist -j 1: its intervals count 3 locks and 3 unlocks of the VM ($counts), the last unlock too"
 echo "# the workload answered:"
 sed 's/^/#   /' $D/w.out
 [ "$(grep -c . $D/w.out)" = 11 ] && grep -q "^err ENOMEM" $D/w.out
@@ -133,10 +161,16 @@ counts=$(jq -r '[(.all.lock | map(.count) | add // 0), (.all.unlock | map(.count
 [ "$counts" = "3 3" ] && grep -q '"map_update_errors":0,' $D/hist.json
 result $? "hist -j -A: 3 locks and 3 unlocks ($counts), no map update lost"
 
-[ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
-	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ] && ! [ -s $D/slow.err ]
-result $? "all six exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
+[ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
+	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ] && ! [ -s $D/slow.err ] &&
+	! [ -s $D/hist-1.err ]
+result $? "all seven exit 0 on SIGINT, nothing on stderr ($(cat $D/rc | tr '\n' ' '))"
 cat $D/*.err 2>/dev/null | sed 's/^/# /'
+# hist without debugfs: it runs, and says once that it keeps VMs gone
+out=$(unshare -m sh -c "umount /sys/kernel/debug && exec $TOOL hist -j 1 2" 2>&1 >/dev/null)
+rc=$?
+[ $rc = 0 ] && [ "$out" = "kvmlock-top: warning: cannot read /sys/kernel/debug/kvm: No such file or directory: VMs gone stay in the map (1024 at most)" ]
+result $? "hist without debugfs: exit $rc, one warning: $out"
 
 # --prom-file: a failed write (the directory removed) is a warning and a
 # retry at each interval, counted in the file once it can be written again;

@@ -583,6 +583,41 @@ static void test_delete_vms_final(void **state)
 }
 
 /*
+ * hist's pruning: of a dump holding VMs VM and VM + 1, only VM lives. VM
+ * + 1 is deleted with its slot, and its dump entry takes the unlock it
+ * had after the dump; VM stays as it was.
+ */
+static void test_prune_vms(void **state)
+{
+	int stats_fd = bpf_map__fd(skel->maps.vm_stats);
+	int slots_fd = bpf_map__fd(skel->maps.slots);
+	uint64_t live = VM;
+	struct kt_stats_entry *dump;
+	size_t n, i;
+
+	(void)state;
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	lock_ok(VM + 1, PID, 2, 3, 0x2000, 8, 0x9000000, 100);
+	assert_int_equal(kt_dump_stats(stats_fd, &dump, &n), 0);
+	assert_int_equal(n, 2);
+	unlock_one(VM + 1, PID, 2, 8, KT_REASON_VM_DESTROY);
+	assert_int_equal(kt_prune_vms(stats_fd, slots_fd, dump, n, &live, 1), 1);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(dump[i].s.locks_ok, 1);
+		assert_int_equal(dump[i].s.unlocks, dump[i].vm == VM ? 0 : 1);
+	}
+	assert_non_null(get_stats(VM));
+	assert_null(get_stats(VM + 1));
+	assert_int_equal(count_entries(skel->maps.slots), 1);
+	/* VM + 1 again, deleted already: its dump entry kept as it was */
+	assert_int_equal(kt_prune_vms(stats_fd, slots_fd, dump, n, &live, 1), 1);
+	for (i = 0; i < n; i++)
+		assert_int_equal(dump[i].s.unlocks, dump[i].vm == VM ? 0 : 1);
+	assert_int_equal(kt_prune_vms(stats_fd, slots_fd, dump, 0, NULL, 0), 0);
+	free(dump);
+}
+
+/*
  * A VM's events between the sample's dump and the read of its kernel
  * statistics: the tool does not compare the two for that report.
  */
@@ -1123,6 +1158,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlock_unknown_tombstone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_unknown_after_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_vms_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_before_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_straddling_attach, setup, teardown),
