@@ -15,7 +15,8 @@
 # limit) must be exact too. Steps: R and RW locks of several sizes, a LOCK
 # refused by RLIMIT_MEMLOCK, UNLOCK_ALL, a VM closed with a memslot locked,
 # a new VM on the closed one's fd (so its debugfs name), a VMM SIGKILLed
-# with memslots locked, and one SIGKILLed while it locks.
+# with memslots locked, and one SIGKILLed while it locks. During a LOCK of
+# several seconds the follower writes its intervals and .prom file.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-e2e
 PROM=$P/results/kvmlock-top-prom
@@ -238,6 +239,26 @@ kill -9 $pid_w2
 wait $pid_w2 2>/dev/null
 gone C
 verify "W2 (C) SIGKILLed with a memslot locked"
+
+# A LOCK of several seconds (lib.sh's long_lock_*), SIGKILLed after the
+# check: the follower goes on meanwhile, its sampler reading nothing the
+# LOCK holds: two more intervals and its .prom file rewritten between the
+# LOCK's kvm_memslot_lock_begin and its lock_end.
+long_lock_start $D/long.out
+n=$(wc -l <$D/follow.ndjson)
+prom=$(stat -c %y $PROM/kvmlock.prom)
+i=0
+while [ "$(wc -l <$D/follow.ndjson)" -lt $((n + 2)) ] && ! long_lock_ended && [ $i -lt 400 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+lines=$(($(wc -l <$D/follow.ndjson) - n))
+ended=$(long_lock_ended && echo yes || echo no)
+[ "$lines" -ge 2 ] && [ "$ended" = no ] && [ "$(stat -c %y $PROM/kvmlock.prom)" != "$prom" ]
+result $? "during a LOCK of 2 GiB the follower wrote $lines intervals and its .prom file (LOCK ended: $ended)"
+long_lock_kill
+grep -q "kvm_memslot_lock_end: .* pid=$long .* ret=-4 " $TRACEFS/trace
+result $? "... and the LOCK ended with -EINTR at the SIGKILL"
 
 # D: a VMM killed while it locks 256 MiB (seconds under TCG).
 start w3 5

@@ -47,6 +47,41 @@ jq() {
 	rm -f "$in" "$out" "$err"
 	return "$rc"
 }
+# A LOCK of seconds, watched in tracefs (lock_interrupt.sh, kvmlock_top.sh):
+#   long_lock_start OUT   memslot_lock_workload locks 2 GiB cold (locking
+#                         faults it in, seconds under TCG), its output in
+#                         OUT, its pid in $long; returns once its
+#                         kvm_memslot_lock_begin is in the trace (or 60 s)
+#   long_lock_ended       its kvm_memslot_lock_end is in the trace
+#   long_lock_kill        SIGKILLs it, reaps it ($long_rc: its status) and
+#                         stops tracing; the trace stays in $TRACEFS/trace
+TRACEFS=/sys/kernel/tracing
+long_lock_start() {
+	echo 0 >$TRACEFS/tracing_on
+	echo >$TRACEFS/trace
+	echo 1 >$TRACEFS/events/kvm/kvm_memslot_lock_begin/enable
+	echo 1 >$TRACEFS/events/kvm/kvm_memslot_lock_end/enable
+	echo 1 >$TRACEFS/tracing_on
+	/kvmlock/kselftest/memslot_lock_workload -c -b 2048 -n 1 >"$1" 2>&1 &
+	long=$!
+	i=0
+	while ! grep -q "kvm_memslot_lock_begin: .* pid=$long " $TRACEFS/trace && [ $i -lt 1200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+long_lock_ended() {
+	grep -q "kvm_memslot_lock_end: .* pid=$long " $TRACEFS/trace
+}
+long_lock_kill() {
+	kill -9 $long
+	wait $long
+	long_rc=$?
+	echo 0 >$TRACEFS/tracing_on
+	echo 0 >$TRACEFS/events/kvm/kvm_memslot_lock_begin/enable
+	echo 0 >$TRACEFS/events/kvm/kvm_memslot_lock_end/enable
+}
+
 # tmux needs a pty (the guest init mounts no devpts) and a UTF-8 locale
 # (libc-bin's C.UTF-8 in the guest root).
 tmux_ready() {
