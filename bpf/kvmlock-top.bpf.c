@@ -64,16 +64,23 @@ struct {
 	__uint(max_entries, KT_RINGBUF_DEFAULT);
 } events SEC(".maps");
 
+/*
+ * -p names VMMs (processes); an event names the thread that created its VM.
+ * Either matches: the VMM's own calls (LOCK, UNLOCK, KVM_RUN) run in one of
+ * its threads, whichever created the VM; the event's pid covers the rest
+ * (a VM destroyed by its last reference's owner).
+ */
 static __always_inline bool pid_wanted(pid_t pid)
 {
-	__u32 i;
+	__u32 tgid, i;
 
 	if (!nr_target_pids)
 		return true;
+	tgid = bpf_get_current_pid_tgid() >> 32;
 	for (i = 0; i < KT_MAX_PIDS; i++) {
 		if (i >= nr_target_pids)
 			break;
-		if (target_pids[i] == (__u32)pid)
+		if (target_pids[i] == (__u32)pid || target_pids[i] == tgid)
 			return true;
 	}
 	return false;

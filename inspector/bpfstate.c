@@ -287,7 +287,8 @@ int kt_reconcile(int slots_fd, const struct kt_kvm *vms, size_t nr,
 	size_t i, j;
 
 	for (i = 0; i < nr; i++) {
-		if (!kt_pid_wanted(o, vms[i].pid))
+		if (!kt_pid_wanted(o, vms[i].pid) &&
+		    !(vms[i].tgid && kt_pid_wanted(o, vms[i].tgid)))
 			continue;
 		for (j = 0; j < vms[i].nr_slots; j++) {
 			const struct kt_kslot *ks = &vms[i].slots[j];

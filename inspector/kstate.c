@@ -250,7 +250,8 @@ static const struct kt_vm_dir *find_dir(const struct kt_vm_dirs *dirs,
 	return NULL;
 }
 
-int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t errlen)
+int kt_live_vms(const char *root, const char *proc_root, struct kt_vm_dirs *dirs,
+		char *err, size_t errlen)
 {
 	struct kt_vm_dirs next = {};
 	char perr_buf[400];
@@ -288,6 +289,9 @@ int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t err
 			e.ino = de->d_ino;
 			e.vm = k.vm;
 			e.pid = k.pid;
+			e.tgid = kt_proc_tgid(proc_root, k.pid);
+			if (!e.tgid)
+				e.tgid = k.pid;
 		}
 		if (next.n == cap) {
 			struct kt_vm_dir *n;
@@ -360,6 +364,33 @@ int kt_parse_proc_status(const char *text, uint64_t *vmlck_bytes)
 		return -ENOENT;
 	*vmlck_bytes = kb * 1024;
 	return 0;
+}
+
+int kt_parse_proc_tgid(const char *text, uint32_t *tgid)
+{
+	const char *p = strstr(text, "\nTgid:");
+	unsigned int v;
+
+	if (!strncmp(text, "Tgid:", 5))
+		p = text - 1;
+	if (!p || sscanf(p + 6, " %u", &v) != 1 || !v)
+		return -ENOENT;
+	*tgid = v;
+	return 0;
+}
+
+uint32_t kt_proc_tgid(const char *proc_root, uint32_t pid)
+{
+	char path[256], *text;
+	uint32_t tgid = 0;
+
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/status", proc_root, pid);
+	text = kt_read_file(path);
+	if (text) {
+		kt_parse_proc_tgid(text, &tgid);
+		free(text);
+	}
+	return tgid;
 }
 
 int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes)

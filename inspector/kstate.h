@@ -33,6 +33,7 @@ struct kt_kvm {
 	char dir[64];			/* <pid>-<fd> */
 	uint64_t vm;
 	uint32_t pid;
+	uint32_t tgid;			/* the caller's to fill; 0 unknown */
 	struct kt_kslot *slots;
 	size_t nr_slots;
 };
@@ -57,7 +58,8 @@ struct kt_vm_dir {
 	char dir[64];			/* <pid>-<fd> */
 	uint64_t ino;
 	uint64_t vm;
-	uint32_t pid;
+	uint32_t pid;			/* the thread that created the VM */
+	uint32_t tgid;			/* its process, the VMM (else pid) */
 };
 
 struct kt_vm_dirs {
@@ -68,14 +70,18 @@ struct kt_vm_dirs {
 /*
  * The live VMs of root, into *dirs (what it held replaced). A directory
  * seen before (the same name and inode: a VMM's next VM may get the same
- * <pid>-<fd>, never the same inode) keeps its VM id and pid unread; only
- * a new one's locked_memslots is read. So a sample reads no file per VM,
+ * <pid>-<fd>, never the same inode) keeps its VM id, pid and tgid unread;
+ * only a new one's locked_memslots is read, and its creator's Tgid in
+ * proc_root (/proc): from then on the VMM is known by its process, which
+ * lives as long as it holds the VM, not by the thread, whose pid another
+ * process may get once it exits. So a sample reads no file per VM,
  * each of which a VM's lock could make wait. A new directory whose file
  * does not parse is left out, to be read again next time: the return is
  * then how many were, with the first one's message in err. A negative
  * errno (unreadable root, no memory; err set) leaves *dirs unchanged.
  */
-int kt_live_vms(const char *root, struct kt_vm_dirs *dirs, char *err, size_t errlen);
+int kt_live_vms(const char *root, const char *proc_root, struct kt_vm_dirs *dirs,
+		char *err, size_t errlen);
 void kt_vm_dirs_free(struct kt_vm_dirs *dirs);
 
 /* The kernel's locked_slots and locked_pages stats of one VM directory */
@@ -84,6 +90,10 @@ int kt_read_kstats(const char *root, const char *dir, uint64_t *slots,
 
 /* VmLck of a /proc/<pid>/status text, in bytes; -ENOENT when absent */
 int kt_parse_proc_status(const char *text, uint64_t *vmlck_bytes);
+/* Tgid of a /proc/<pid>/status text; -ENOENT when absent */
+int kt_parse_proc_tgid(const char *text, uint32_t *tgid);
+/* The process (Tgid) of thread pid, 0 when it is gone */
+uint32_t kt_proc_tgid(const char *proc_root, uint32_t pid);
 /* "Max locked memory" soft limit of a /proc/<pid>/limits text */
 int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes);
 /* Fills p (p->known false when the process is gone) */

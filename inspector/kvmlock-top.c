@@ -339,7 +339,7 @@ static int reconcile(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 		     struct kt_reconciled *rec)
 {
 	struct kt_kvm *vms;
-	size_t nr;
+	size_t nr, i;
 	char err[400];
 	int ret;
 
@@ -348,6 +348,8 @@ static int reconcile(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 		die_msg("%s", err);
 		return ret;
 	}
+	for (i = 0; i < nr; i++)
+		vms[i].tgid = kt_proc_tgid(KT_PROC, vms[i].pid);
 	ret = kt_reconcile(bpf_map__fd(skel->maps.slots), vms, nr, o, rec);
 	kt_free_vms(vms, nr);
 	if (ret) {
@@ -386,7 +388,7 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 		die_msg("cannot read the BPF maps: %s", strerror(-ret));
 		return ret;
 	}
-	ret = kt_live_vms(KT_DEBUGFS_KVM, dirs, err, sizeof(err));
+	ret = kt_live_vms(KT_DEBUGFS_KVM, KT_PROC, dirs, err, sizeof(err));
 	if (ret < 0) {
 		die_msg("%s", err);
 		return ret;
@@ -404,7 +406,7 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 		struct kt_live_vm *v = &s->vms[i];
 
 		v->vm = dirs->d[i].vm;
-		v->pid = dirs->d[i].pid;
+		v->pid = dirs->d[i].tgid;
 		kt_read_proc(KT_PROC, v->pid, &v->proc);
 		v->kstat_known = !kt_read_kstats(KT_DEBUGFS_KVM, dirs->d[i].dir,
 						 &v->kstat_locked_slots,
@@ -463,7 +465,7 @@ static bool hist_prune(struct kvmlock_top_bpf *skel, struct kt_stats_entry *cur,
 	size_t i;
 	int ret;
 
-	ret = kt_live_vms(KT_DEBUGFS_KVM, &vm_dirs, err, sizeof(err));
+	ret = kt_live_vms(KT_DEBUGFS_KVM, KT_PROC, &vm_dirs, err, sizeof(err));
 	if (ret < 0) {
 		warn_msg(NULL, "warning: %s: VMs gone stay in the map (%d at most)",
 			 err, KT_MAX_VMS);
@@ -484,6 +486,22 @@ static bool hist_prune(struct kvmlock_top_bpf *skel, struct kt_stats_entry *cur,
 		warn_msg(NULL, "warning: cannot forget a VM gone: %s", strerror(-ret));
 	free(live);
 	return true;
+}
+
+/*
+ * hist: the VMM of VM vm, whose events name thread pid: its process, as
+ * debugfs's directory of the VM made it known, else as /proc has it now.
+ */
+static uint32_t vmm_of(uint64_t vm, uint32_t pid)
+{
+	uint32_t tgid;
+	size_t i;
+
+	for (i = 0; i < vm_dirs.n; i++)
+		if (vm_dirs.d[i].vm == vm)
+			return vm_dirs.d[i].tgid;
+	tgid = kt_proc_tgid(KT_PROC, pid);
+	return tgid ? tgid : pid;
 }
 
 /*
@@ -530,6 +548,7 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 		for (i = 0; !o->all_vms && i < nv; i++) {
 			struct kt_proc p = {};
 
+			v[i].pid = vmm_of(v[i].vm, v[i].pid);
 			kt_read_proc(KT_PROC, v[i].pid, &p);
 			if (p.known)
 				memcpy(v[i].comm, p.comm, sizeof(v[i].comm));

@@ -14,7 +14,8 @@
 # started (LOCKs, failures, RLIMIT_MEMLOCK refusals with locked_vm and the
 # limit) must be exact too. Steps: R and RW locks of several sizes, a LOCK
 # refused by RLIMIT_MEMLOCK, UNLOCK_ALL, a VM closed with a memslot locked,
-# a new VM on the closed one's fd (so its debugfs name), a VMM SIGKILLed
+# a new VM on the closed one's fd (so its debugfs name), a VM created by
+# another thread of its VMM than the one that locks it, a VMM SIGKILLed
 # with memslots locked, and one SIGKILLed while it locks. During a LOCK of
 # several seconds the follower writes its intervals and .prom file.
 . "$(dirname "$0")/lib.sh"
@@ -30,10 +31,11 @@ VM_ROWS='.vms | sort_by(.vm) | .[] |
 # The ground truth, per VM: ${slots,pages,rw,ro}_X; vm_X its event id,
 # wpid_X its VMM; alive lists the live VMs, in creation (id) order.
 alive=
-new_vm() { # W NAME
-	must "$1" "vm $2"
+new_vm() { # W NAME [thr]
+	must "$1" "vm $2${3:+ $3}"
 	id=${reply#ok vm=}
 	id=${id%% *}
+	eval "tid_$2=${reply##* tid=}"
 	eval "vm_$2=$id wpid_$2=\$pid_$1 slots_$2=0 pages_$2=0 rw_$2=0 ro_$2=0"
 	alive="$alive $2"
 }
@@ -73,7 +75,6 @@ truth() { # the expected VM_ROWS lines
 	done
 }
 
-# The kernel's view of VM NAME: its debugfs statistics, as VM_ROWS shows.
 # The debugfs directory name of VM NAME
 dir_of() {
 	for d in /sys/kernel/debug/kvm/*-*; do
@@ -82,11 +83,12 @@ dir_of() {
 	done
 }
 
+# The kernel's view of the live VMs: their debugfs statistics, as VM_ROWS
+# shows them.
 kernel_view() {
 	for v in $alive; do
-		eval "dir=/sys/kernel/debug/kvm/\$wpid_$v-*"
-		for d in $dir; do
-			head -n 1 "$d/locked_memslots" | grep -q "^vm $(eval echo \$vm_$v) " || continue
+		for d in $(dir_of $v); do
+			d=/sys/kernel/debug/kvm/$d
 			s=$(cat "$d/locked_slots") p=$(cat "$d/locked_pages")
 			w=$(cat "$d/locked_pages_writable")
 			eval "echo \"\$vm_$v pid=\$wpid_$v slots=$s pages=$p bytes=$((p * PAGE))" \
@@ -170,7 +172,11 @@ done
 
 start w1 3
 start w2 4
-new_vm w1 A
+# A: created by another thread of W1 than the one that locks it, so KVM
+# names it by that thread; kvmlock-top must show it as W1's.
+new_vm w1 A thr
+[ "$tid_A" != "$pid_w1" ] && [ -d /sys/kernel/debug/kvm/$tid_A-* ]
+result $? "A is named by the thread of W1 that created it ($(dir_of A), W1 $pid_w1)"
 new_vm w1 B
 new_vm w2 C
 must w1 "slot A 1 256"

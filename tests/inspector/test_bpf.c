@@ -387,6 +387,26 @@ static void test_pid_filter(void **state)
 	assert_int_equal(skel->bss->tombstones, 0);
 }
 
+/*
+ * -p names the VMM process: an event of a VM created by another of its
+ * threads (the event's pid, 200) counts when the VMM itself runs it (here
+ * this test, whose tgid is in the list, runs the programs).
+ */
+static void test_pid_filter_tgid(void **state)
+{
+	const uint32_t pids[] = { 100, (uint32_t)getpid() };
+	struct kt_slot s;
+
+	(void)state;
+	assert_true(getpid() != 200);
+	kvmlock_top_bpf__destroy(skel);
+	skel = load(pids, 2, 0);
+	lock_ok(VM, 200, 1, 3, 0x1000, 8, 0x8000000, 100);
+	assert_true(get_slot(VM, 1, &s));
+	assert_int_equal(get_stats(VM)->locks_ok, 1);
+	assert_int_equal(get_stats(VM)->pid, 200);
+}
+
 static void test_latency_histogram(void **state)
 {
 	static const uint64_t d[] = { 1, 7, 8, 15, 16, 17, 1000, 1000000, 1000000 };
@@ -1164,6 +1184,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_straddling_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pid_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pid_filter_tgid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_histogram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log2_histograms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),

@@ -1716,15 +1716,22 @@ static const struct kt_vm_dir *live(const struct kt_vm_dirs *dirs, const char *n
 /*
  * A sample's VM list: a directory it knows is not read again (a VM's lock
  * may make its file wait); a new one is, and so is a new directory under
- * an old name (a VMM's next VM on the same fd: another inode).
+ * an old name (a VMM's next VM on the same fd: another inode). Each VM's
+ * VMM is the process of the thread that created it, read once.
  */
 static void test_live_vms(void **state)
 {
 	char root[] = "/tmp/kvmlock-top-test.XXXXXX", d[600], d2[600], err[256];
+	char proc[] = "/tmp/kvmlock-top-proc.XXXXXX", pd[600];
 	struct kt_vm_dirs dirs = {};
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
+	/* thread 59 of process 50 created VM 2; 70 is gone from /proc */
+	assert_non_null(mkdtemp(proc));
+	snprintf(pd, sizeof(pd), "%s/59", proc);
+	mkdir(pd, 0755);
+	put(pd, "status", "Name:\tworker\nTgid:\t50\nPid:\t59\n");
 	snprintf(d, sizeof(d), "%s/59-11", root);
 	mkdir(d, 0755);
 	put(d, "locked_memslots", good_memslots);
@@ -1733,18 +1740,25 @@ static void test_live_vms(void **state)
 	put(d, "locked_memslots", "vm 3 pid 70\n"
 	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
 	put(root, "vcpu_stat", "0\n");
-	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(kt_live_vms(root, proc, &dirs, err, sizeof(err)), 0);
 	assert_int_equal(dirs.n, 2);
 	assert_int_equal(live(&dirs, "59-11")->vm, 2);
 	assert_int_equal(live(&dirs, "59-11")->pid, 59);
+	assert_int_equal(live(&dirs, "59-11")->tgid, 50);
 	assert_int_equal(live(&dirs, "70-12")->vm, 3);
+	assert_int_equal(live(&dirs, "70-12")->tgid, 70);
 
-	/* known: not read (it would not parse now) */
+	/*
+	 * known: not read (it would not parse now), nor its creator's Tgid
+	 * (thread 59 gone, its pid another process's)
+	 */
 	snprintf(d, sizeof(d), "%s/59-11", root);
 	put(d, "locked_memslots", "garbage\n");
-	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	put(pd, "status", "Name:\tother\nTgid:\t59\nPid:\t59\n");
+	assert_int_equal(kt_live_vms(root, proc, &dirs, err, sizeof(err)), 0);
 	assert_int_equal(dirs.n, 2);
 	assert_int_equal(live(&dirs, "59-11")->vm, 2);
+	assert_int_equal(live(&dirs, "59-11")->tgid, 50);
 
 	/* the same name, a new directory: read */
 	snprintf(d2, sizeof(d2), "%s/new", root);
@@ -1755,7 +1769,7 @@ static void test_live_vms(void **state)
 	snprintf(d, sizeof(d), "%s/59-11", root);
 	assert_int_equal(rmdir(d), 0);
 	assert_int_equal(rename(d2, d), 0);
-	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(kt_live_vms(root, proc, &dirs, err, sizeof(err)), 0);
 	assert_int_equal(dirs.n, 2);
 	assert_int_equal(live(&dirs, "59-11")->vm, 9);
 
@@ -1768,24 +1782,24 @@ static void test_live_vms(void **state)
 	snprintf(d, sizeof(d), "%s/80-13", root);
 	mkdir(d, 0755);
 	put(d, "locked_memslots", "vm 4 pid 80\nbad header\n");
-	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 1);
+	assert_int_equal(kt_live_vms(root, proc, &dirs, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "/80-13/locked_memslots:2: malformed line 'bad header'"));
 	assert_int_equal(dirs.n, 1);
 	assert_int_equal(live(&dirs, "59-11")->vm, 9);
 	put(d, "locked_memslots", "vm 4 pid 80\n"
 	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
-	assert_int_equal(kt_live_vms(root, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(kt_live_vms(root, proc, &dirs, err, sizeof(err)), 0);
 	assert_int_equal(dirs.n, 2);
 	assert_null(live(&dirs, "70-12"));
 	assert_int_equal(live(&dirs, "80-13")->vm, 4);
 
 	/* the root unreadable: an error, dirs as they were */
-	assert_int_equal(kt_live_vms("/nonexistent/kvm", &dirs, err, sizeof(err)), -ENOENT);
+	assert_int_equal(kt_live_vms("/nonexistent/kvm", proc, &dirs, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "cannot read /nonexistent/kvm: No such file or directory");
 	assert_int_equal(dirs.n, 2);
 	kt_vm_dirs_free(&dirs);
 
-	snprintf(d, sizeof(d), "rm -rf %s", root);
+	snprintf(d, sizeof(d), "rm -rf %s %s", root, proc);
 	assert_int_equal(system(d), 0);
 }
 
@@ -1803,6 +1817,7 @@ static void test_proc(void **state)
 {
 	char root[] = "/tmp/kvmlock-top-proc.XXXXXX", d[600];
 	struct kt_proc p;
+	uint32_t tgid;
 	uint64_t v;
 	bool unl;
 
@@ -1810,6 +1825,11 @@ static void test_proc(void **state)
 	assert_int_equal(kt_parse_proc_status(status_text, &v), 0);
 	assert_int_equal(v, 320 * 1024);
 	assert_int_equal(kt_parse_proc_status("Name:\tx\n", &v), -ENOENT);
+	assert_int_equal(kt_parse_proc_tgid("Name:\tCPU 0/KVM\nTgid:\t50\nPid:\t59\n", &tgid), 0);
+	assert_int_equal(tgid, 50);
+	assert_int_equal(kt_parse_proc_tgid("Tgid:\t7\n", &tgid), 0);
+	assert_int_equal(tgid, 7);
+	assert_int_equal(kt_parse_proc_tgid("Name:\tx\nNgid:\t0\n", &tgid), -ENOENT);
 	assert_int_equal(kt_parse_proc_limits(limits_text, &unl, &v), 0);
 	assert_false(unl);
 	assert_int_equal(v, 8388608);

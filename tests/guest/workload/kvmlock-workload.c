@@ -8,7 +8,9 @@
  * stdout ("ok ..." or "err ERRNO-NAME ..."), so that a shell script can
  * drive it step by step through a FIFO:
  *
- *   vm NAME                   create a VM: "ok vm=<event id> fd=<fd>"
+ *   vm NAME [thr]             create a VM: "ok vm=<event id> fd=<fd>
+ *                             tid=<tid>"; with thr, from a thread that
+ *                             then sleeps until exit (tid: the thread's)
  *   slot NAME SLOT NPAGES     add memslot SLOT of NPAGES written pages, at
  *                             IPA 4 GiB + SLOT GiB
  *   lock NAME SLOT r|rw       lock it for reading (and writing)
@@ -24,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,15 +85,18 @@ static struct vm *find_vm(const char *name)
 	return NULL;
 }
 
-/* The VM's id in the trace events, from its debugfs locked_memslots. */
-static long long vm_event_id(int fd)
+/*
+ * The VM's id in the trace events, from its debugfs locked_memslots
+ * (<tid>-<fd>: tid, the thread that created it).
+ */
+static long long vm_event_id(pid_t tid, int fd)
 {
 	char path[96];
 	long long id = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/locked_memslots",
-		 getpid(), fd);
+		 (int)tid, fd);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -99,9 +106,39 @@ static long long vm_event_id(int fd)
 	return id;
 }
 
-static int cmd_vm(const char *name)
+/*
+ * KVM_CREATE_VM in a thread of its own, which then stays (until exit),
+ * asleep: KVM names the VM by that thread's pid, not the process's.
+ */
+struct vm_thread {
+	int fd;
+	int err;
+	pid_t tid;
+	int done[2];			/* a pipe: created */
+};
+
+static void *create_vm_thread(void *arg)
 {
-	int i, fd;
+	struct vm_thread *t = arg;
+	char c = 1;
+
+	t->tid = gettid();
+	t->fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	t->err = errno;
+	if (write(t->done[1], &c, 1) != 1)
+		abort();
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* thread: the VM created by another thread of this process (see above) */
+static int cmd_vm(const char *name, bool thread)
+{
+	struct vm_thread t = { .tid = getpid() };
+	pthread_t th;
+	char c;
+	int i;
 
 	if (find_vm(name))
 		return reply("err EEXIST vm %s exists", name);
@@ -109,12 +146,26 @@ static int cmd_vm(const char *name)
 		;
 	if (i == MAX_VMS)
 		return reply("err ENOSPC too many VMs");
-	fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
-	if (fd < 0)
+	if (!thread) {
+		t.fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	} else {
+		if (pipe(t.done))
+			return reply_errno("pipe");
+		errno = pthread_create(&th, NULL, create_vm_thread, &t);
+		if (!errno && read(t.done[0], &c, 1) != 1)
+			errno = EIO;
+		close(t.done[0]);
+		close(t.done[1]);
+		if (errno)
+			return reply_errno("pthread_create");
+		pthread_detach(th);
+		errno = t.err;
+	}
+	if (t.fd < 0)
 		return reply_errno("KVM_CREATE_VM");
-	vms[i].fd = fd;
+	vms[i].fd = t.fd;
 	snprintf(vms[i].name, sizeof(vms[i].name), "%s", name);
-	return reply("ok vm=%lld fd=%d", vm_event_id(fd), fd);
+	return reply("ok vm=%lld fd=%d tid=%d", vm_event_id(t.tid, t.fd), t.fd, (int)t.tid);
 }
 
 static int cmd_slot(struct vm *vm, unsigned int slot, unsigned long npages)
@@ -197,7 +248,8 @@ static int run(char *line)
 	if (words < 2)
 		return reply("err EINVAL bad command: %s", line);
 	if (!strcmp(cmd, "vm"))
-		return cmd_vm(name);
+		return cmd_vm(name, sscanf(line, "%*s %*s %3s", perm) == 1 &&
+			      !strcmp(perm, "thr"));
 	vm = find_vm(name);
 	if (!vm)
 		return reply("err ENOENT no vm %s", name);
