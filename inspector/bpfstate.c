@@ -321,6 +321,29 @@ int kt_reconcile(int slots_fd, const struct kt_kvm *vms, size_t nr,
 	return 0;
 }
 
+int kt_reseed_vm(int slots_fd, const struct kt_kvm *k)
+{
+	static const struct kt_opts every = {};
+	struct kt_reconciled rec = {};
+	struct kt_slot_entry *slots;
+	size_t i, nslots;
+	int err;
+
+	err = kt_dump_slots(slots_fd, &slots, &nslots);
+	if (err)
+		return err;
+	for (i = 0; i < nslots; i++) {
+		if (slots[i].key.vm != k->vm || slots[i].val.state == KT_SLOT_PENDING)
+			continue;
+		if (bpf_map_delete_elem(slots_fd, &slots[i].key) && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+	}
+	free(slots);
+	return err ? err : kt_reconcile(slots_fd, k, 1, &every, &rec);
+}
+
 #define BPF_FS_MAGIC	0xcafe4a11
 
 /* 1 when dir has an entry besides . and .., 0 when not, or -errno */

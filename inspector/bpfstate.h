@@ -80,6 +80,16 @@ int kt_prune_vms(int stats_fd, int slots_fd, struct kt_stats_entry *cur, size_t 
 int kt_reconcile(int slots_fd, const struct kt_kvm *vms, size_t nr,
 		 const struct kt_opts *o, struct kt_reconciled *rec);
 
+/*
+ * Makes the "slots" entries of VM k->vm what the kernel lists (k, read
+ * just now): every entry of the VM but a LOCK's in flight (PENDING) is
+ * deleted, then k's slots are seeded as kt_reconcile() does. For a VM
+ * whose state differs from the kernel's for good (an event lost); the
+ * caller makes sure no event of the VM came meanwhile. Returns 0 or a
+ * negative errno.
+ */
+int kt_reseed_vm(int slots_fd, const struct kt_kvm *k);
+
 /* --pin: one map to pin, as DIR/name */
 struct kt_pin {
 	const char *name;	/* a file name: no '/' */

@@ -192,6 +192,18 @@ static int read_vm_dir(const char *root, const char *name, struct kt_kvm *k,
 	return 0;
 }
 
+int kt_read_vm(const char *root, const char *dir, struct kt_kvm *k, char *err,
+	       size_t errlen)
+{
+	int ret = read_vm_dir(root, dir, k, err, errlen);
+
+	if (ret > 0) {
+		snprintf(err, errlen, "%s/%s: gone", root, dir);
+		ret = -ENOENT;
+	}
+	return ret;
+}
+
 int kt_list_vms(const char *root, struct kt_kvm **vmsp, size_t *nrp, char *err,
 		size_t errlen)
 {

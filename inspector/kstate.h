@@ -49,6 +49,12 @@ int kt_parse_locked_memslots(const char *text, struct kt_kvm *k,
 int kt_list_vms(const char *root, struct kt_kvm **vms, size_t *nr,
 		char *err, size_t errlen);
 void kt_free_vms(struct kt_kvm *vms, size_t nr);
+/*
+ * One VM directory of root, parsed (k->slots malloc'd): 0, -ENOENT when
+ * it is gone, or -EINVAL when it does not parse (err set either way).
+ */
+int kt_read_vm(const char *root, const char *dir, struct kt_kvm *k, char *err,
+	       size_t errlen);
 
 /*
  * The VM directories of the last kt_live_vms(): each one's name and inode
@@ -60,6 +66,7 @@ struct kt_vm_dir {
 	uint64_t vm;
 	uint32_t pid;			/* the thread that created the VM */
 	uint32_t tgid;			/* its process, the VMM (else pid) */
+	unsigned int mismatches;	/* the caller's: reports in a row */
 };
 
 struct kt_vm_dirs {

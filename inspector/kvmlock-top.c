@@ -658,6 +658,62 @@ static int zero_counters(struct kvmlock_top_bpf *skel, struct kt_history *h,
 }
 
 /*
+ * A VM whose locked slots and pages differ from the kernel's in this many
+ * reports in a row (each taken while the VM had no operation) lost an
+ * event for good: its slots are read anew from the kernel.
+ */
+#define KT_RESEED_AFTER 3
+
+/*
+ * Counts each live VM's reports in a row with a mismatch (rows: every
+ * live VM of the report) and reseeds those at KT_RESEED_AFTER, each
+ * when it had no event from the sample's dump (smp) to the reseed's end
+ * (else it waits for the next report). Says so as a warning.
+ */
+static void reseed_mismatched(struct kvmlock_top_bpf *skel, const struct kt_sample *smp,
+			      const struct kt_vm_row *rows, size_t nr,
+			      struct kt_screen_state *st)
+{
+	int stats_fd = bpf_map__fd(skel->maps.vm_stats);
+	const struct kt_vm_stats *dumped;
+	struct kt_vm_dir *d;
+	char err[400];
+	struct kt_kvm k;
+	size_t i, j;
+	int ret;
+
+	for (i = 0; i < vm_dirs.n; i++) {
+		d = &vm_dirs.d[i];
+		for (j = 0; j < nr && rows[j].vm != d->vm; j++)
+			;
+		if (j == nr || !rows[j].mismatch) {
+			d->mismatches = 0;
+			continue;
+		}
+		if (++d->mismatches < KT_RESEED_AFTER)
+			continue;
+		dumped = kt_find_stats(smp->stats, smp->nr_stats, d->vm);
+		if (kt_vm_changed(stats_fd, d->vm, dumped))
+			continue;
+		ret = kt_read_vm(KT_DEBUGFS_KVM, d->dir, &k, err, sizeof(err));
+		if (!ret) {
+			ret = kt_reseed_vm(bpf_map__fd(skel->maps.slots), &k);
+			free(k.slots);
+			if (!ret && kt_vm_changed(stats_fd, d->vm, dumped))
+				continue;	/* raced: again at the next report */
+		}
+		if (ret) {
+			warn_msg(st, "warning: VM %" PRIu64 ": cannot read its state anew: %s",
+				 d->vm, ret == -ENOENT || ret == -EINVAL ? err : strerror(-ret));
+			continue;
+		}
+		warn_msg(st, "warning: VM %" PRIu64 ": its locked slots differed from the kernel's in %u reports in a row: read anew from the kernel",
+			 d->vm, d->mismatches);
+		d->mismatches = 0;
+	}
+}
+
+/*
  * One interval's end: sample, build *rep (the previous one freed only
  * now: the screen redraws it until then), forget the VMs gone. A warning
  * goes to the screen's status when there is one (st), else to stderr.
@@ -694,6 +750,7 @@ static int end_interval(struct kvmlock_top_bpf *skel, const struct kt_opts *o,
 	}
 	kt_report_free(rep);
 	*rep = next;
+	reseed_mismatched(skel, &smp, rep->rows, rep->nr_vms, st);
 	/*
 	 * Their figures of the dump are in the totals now; what they counted
 	 * since (a last unlock) comes with the deletion, for the next report.

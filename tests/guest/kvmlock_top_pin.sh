@@ -7,6 +7,9 @@
 #   - bpftool prog show lists the nine programs by their events' names;
 #   - a second kvmlock-top --pin is refused (one line, exit 1) and the
 #     first one is unharmed;
+#   - a slot's entry deleted with bpftool (a lost event): after 3 reports
+#     that differ from the kernel the tool reads the VM anew, with one
+#     warning, and its reports agree again;
 #   - on SIGINT it exits 0 and /sys/fs/bpf/kvmlock is gone.
 # Then kvmlock-top --keep-pinned -b 1 1: after it exits the pins are still
 # there and dumpable (the kernel's locked slots, seeded at start), no
@@ -133,6 +136,37 @@ dump slots >$D/slots2.json 2>&1
 kill -0 $tool 2>/dev/null && [ "$(ls $PIN | sort | tr '\n' ' ')" = "counters events slots vm_stats " ] &&
 	cmp -s $D/slots.json $D/slots2.json && [ "$(progs)" = "$PROGS" ]
 result $? "the first one runs on, its pins and maps as they were, its programs only"
+
+# A lost event, made with bpftool: slot 2's entry deleted (as if its
+# UNLOCK had been seen). The reports mark the VM (1 slot, the kernel's
+# 2) until the third in a row, which reads the VM anew from the kernel:
+# one warning, slot 2 seeded back, no mark since.
+key=$(bpftool -j map dump pinned $PIN/slots | jq -r --argjson vm "$vm" \
+	'.[] | select(.formatted.key.vm == $vm and .formatted.key.slot == 2) | .key | join(" ")' 2>&1)
+n=$(grep -c "differ" $D/top.out)
+bpftool map delete pinned $PIN/slots key $key
+want="kvmlock-top: warning: VM $vm: its locked slots differed from the kernel's in 3 reports in a row: read anew from the kernel"
+i=0
+while [ "$(cat $D/top.err)" != "$want" ] && [ $i -lt 400 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+dump slots >$D/slots3.json 2>&1
+got=$(jq -r --argjson vm "$vm" '.[] | select(.key.vm == $vm and .key.slot == 2) |
+	"npages=\(.value.npages) flags=\(.value.flags) state=\(.value.state)"' $D/slots3.json 2>&1)
+marked=$(($(grep -c "differ" $D/top.out) - n))
+[ "$(cat $D/top.err)" = "$want" ] && [ "$got" = "npages=32 flags=2 state=2" ] && [ "$marked" -ge 3 ]
+result $? "a lost event: $marked reports marked, then one warning and slot 2 seeded from the kernel ($got)"
+sed 's/^/# /' $D/top.err
+: >$D/top.err
+n=$(wc -l <$D/top.out)
+i=0
+while [ "$(wc -l <$D/top.out)" -le $((n + 20)) ] && [ $i -lt 400 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+! tail -n +$((n + 1)) $D/top.out | grep -q differ
+result $? "no report marks it since"
 
 # SIGINT: exit 0, nothing left pinned.
 kill -INT $tool

@@ -638,6 +638,49 @@ static void test_prune_vms(void **state)
 }
 
 /*
+ * A VM reseeded from the kernel's list: slot 1 (listed, LIVE) is the
+ * kernel's now, slot 2 (LIVE, not listed: its unlock lost) and a
+ * tombstone (slot 5) are gone, slot 3 (a LOCK in flight) stays, slot 4
+ * (listed, missing: its lock lost) is seeded; another VM's slot untouched.
+ */
+static void test_reseed_vm(void **state)
+{
+	int fd = bpf_map__fd(skel->maps.slots);
+	struct kt_kslot ks[2] = {
+		{ .slot = 1, .rw = true, .ipa_start = 0x8000000, .ipa_end = 0x8008000,
+		  .npages = 8, .hva = 0x1000, .locked_at_ns = 10, .lock_duration_ns = 5 },
+		{ .slot = 4, .ipa_start = 0xa000000, .ipa_end = 0xa002000,
+		  .npages = 2, .hva = 0x4000, .locked_at_ns = 20, .lock_duration_ns = 6 },
+	};
+	struct kt_kvm k = { .vm = VM, .pid = PID, .slots = ks, .nr_slots = 2 };
+	struct kt_slot_key key = { .vm = VM, .slot = 5 };
+	struct kt_slot t = { .state = KT_SLOT_TOMBSTONE, .npages = 1 };
+	struct kt_slot s;
+
+	(void)state;
+	lock_ok(VM, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	lock_ok(VM, PID, 2, 3, 0x2000, 4, 0x9000000, 100);
+	RUN(mslot_lock_begin, VM, PID, 3, 3);
+	RUN(mslot_pin, VM, PID, 3, 0x3000, 4, 1, 0, 50);
+	assert_int_equal(bpf_map_update_elem(fd, &key, &t, BPF_NOEXIST), 0);
+	lock_ok(VM + 1, PID, 1, 3, 0x1000, 8, 0x8000000, 100);
+	assert_int_equal(kt_reseed_vm(fd, &k), 0);
+	assert_true(get_slot(VM, 1, &s));
+	assert_int_equal(s.state, KT_SLOT_LIVE);
+	assert_true(s.flags & KT_SLOT_F_SEEDED);
+	assert_int_equal(s.npages, 8);
+	assert_false(get_slot(VM, 2, &s));
+	assert_true(get_slot(VM, 3, &s));
+	assert_int_equal(s.state, KT_SLOT_PENDING);
+	assert_true(get_slot(VM, 4, &s));
+	assert_int_equal(s.npages, 2);
+	assert_false(s.flags & KT_SLOT_F_RW);
+	assert_false(get_slot(VM, 5, &s));
+	assert_true(get_slot(VM + 1, 1, &s));
+	assert_int_equal(count_entries(skel->maps.slots), 4);
+}
+
+/*
  * A VM's events between the sample's dump and the read of its kernel
  * statistics: the tool does not compare the two for that report.
  */
@@ -1179,6 +1222,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlock_unknown_after_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_vms_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_vms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reseed_vm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unlock_before_reconcile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_straddling_attach, setup, teardown),
