@@ -31,10 +31,8 @@ kmalloc=$(symbol __kmalloc __kmalloc_noprof) || exit 1
 get_free_pages=$(symbol __get_free_pages get_free_pages_noprof) || exit 1
 PAGE=$(getconf PAGESIZE) || exit 1
 
-for mib in $(echo "$SIZES" | tr , ' '); do
-	# Bounded: a bpftrace that never attaches must not hang the benchmark.
-	timeout -s INT 300 bpftrace -e '
-kprobe:kvm_mmu_lock_memslot { @in[tid] = 1; }
+# One probe a line: the wait below counts them.
+PROG='kprobe:kvm_mmu_lock_memslot { @in[tid] = 1; }
 kretprobe:kvm_mmu_lock_memslot { delete(@in[tid]); }
 kprobe:'"$kvmalloc"' /@in[tid]/ { @bytes = sum(arg0); }
 kprobe:'"$kmalloc_trace"' /@in[tid]/ { @bytes = sum(arg2); }
@@ -42,11 +40,16 @@ kprobe:'"$kmalloc"' /@in[tid]/ { @bytes = sum(arg0); }
 kprobe:kvm_mmu_topup_memory_cache { @topup[tid] = 1; }
 kretprobe:kvm_mmu_topup_memory_cache { delete(@topup[tid]); }
 kprobe:'"$get_free_pages"' /@in[tid] && !@topup[tid]/ { @bytes = sum('"$PAGE"' << arg1); }
-tracepoint:kvm:kvm_memslot_lock_end /args->ret == 0/ { @pages = sum(args->npages); }' \
-		</dev/null >/tmp/tracking.txt 2>&1 &
+tracepoint:kvm:kvm_memslot_lock_end /args->ret == 0/ { @pages = sum(args->npages); }'
+PROBES=$(printf '%s\n' "$PROG" | grep -c .)
+
+for mib in $(echo "$SIZES" | tr , ' '); do
+	# Bounded: a bpftrace that never attaches must not hang the benchmark.
+	timeout -s INT 300 bpftrace -e "$PROG" </dev/null >/tmp/tracking.txt 2>&1 &
 	bt=$!
 	i=0
-	while [ "$(bpftool perf show pid $bt 2>/dev/null | wc -l)" -lt 9 ] &&
+	# attached: bpftool lists one perf event of bpftrace's per probe
+	while [ "$(bpftool perf show pid $bt 2>/dev/null | wc -l)" -lt "$PROBES" ] &&
 		kill -0 $bt 2>/dev/null && [ $i -lt 120 ]; do
 		sleep 0.5
 		i=$((i + 1))
