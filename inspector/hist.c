@@ -196,13 +196,12 @@ void kt_hist_render_json(FILE *f, const struct kt_hist_vm *v, size_t n,
 			 uint64_t map_errors)
 {
 	char ts[32];
-	struct tm tm;
 	size_t i;
 
-	gmtime_r(&wall->tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "{\"time\":\"%s\",\"unit\":\"%s\",\"map_update_errors\":%" PRIu64 ",",
-		ts, msecs ? "msecs" : "usecs", map_errors);
+	kt_fmt_iso(ts, sizeof(ts), wall);
+	kt_json_open(f, "hist", ts);
+	fprintf(f, ",\"unit\":\"%s\",\"map_update_errors\":%" PRIu64 ",",
+		msecs ? "msecs" : "usecs", map_errors);
 	if (all) {
 		fputs("\"all\":{", f);
 		json_buckets(f, "lock", v[0].lock, msecs);
@@ -215,7 +214,11 @@ void kt_hist_render_json(FILE *f, const struct kt_hist_vm *v, size_t n,
 	for (i = 0; i < n; i++) {
 		fprintf(f, "%s{\"vm\":%" PRIu64 ",\"pid\":%" PRIu32 ",\"comm\":",
 			i ? "," : "", v[i].vm, v[i].pid);
-		kt_json_str(f, v[i].comm);
+		/* unknown (the VMM gone): null, as top has it */
+		if (v[i].comm[0])
+			kt_json_str(f, v[i].comm);
+		else
+			fputs("null", f);
 		fputc(',', f);
 		json_buckets(f, "lock", v[i].lock, msecs);
 		fputc(',', f);

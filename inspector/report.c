@@ -915,13 +915,19 @@ static void json_row(FILE *f, const struct kt_vm_row *row, uint64_t ps, bool slo
 	fputc('}', f);
 }
 
+void kt_json_open(FILE *f, const char *type, const char *iso)
+{
+	fprintf(f, "{\"version\":%d,\"type\":\"%s\",\"time\":\"%s\"",
+		KT_JSON_VERSION, type, iso);
+}
+
 void kt_render_json(FILE *f, const struct kt_report *r)
 {
 	char ts[64];
 	size_t i;
 
 	kt_fmt_iso(ts, sizeof(ts), &r->wall);
-	fprintf(f, "{\"timestamp\":\"%s\"", ts);
+	kt_json_open(f, "top", ts);
 	json_u64(f, "interval_ns", r->interval_ns);
 	json_u64(f, "page_size_bytes", r->page_size);
 	fputs(",\"vms\":[", f);

@@ -237,6 +237,13 @@ void kt_fmt_slot(char *buf, size_t len, const char *vm, const struct kt_slot_row
 void kt_render_json(FILE *f, const struct kt_report *r);
 /* s as a JSON string, quoted and escaped */
 void kt_json_str(FILE *f, const char *s);
+/*
+ * Every JSON object of every mode opens the same way: the schema's
+ * version, the object's type ("top", "event", "lost", "hist") and its
+ * time (ISO 8601, UTC: iso). What follows is the type's.
+ */
+#define KT_JSON_VERSION 1
+void kt_json_open(FILE *f, const char *type, const char *iso);
 /* Length of the valid UTF-8 sequence at p (not ASCII), 0 if invalid */
 size_t kt_utf8_len(const unsigned char *p);
 /*

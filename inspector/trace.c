@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "report.h"
 #include "trace.h"
 
 #define NSEC	((uint64_t)1000000000)
@@ -181,14 +182,13 @@ void kt_trace_print(FILE *f, const struct kt_event *ev, const struct kt_trace_fm
 	const uint64_t *a = ev->a;
 	char iso[40], fl[96], eb[16];
 
-	if (t->wall_clock)
+	if (t->wall_clock || t->json)
 		iso_time(iso, sizeof(iso), ev->ts_ns, t);
 	if (t->json) {
-		fprintf(f, "{\"event\":\"%s\",\"ts_ns\":%" PRIu64 ",\"time_s\":%" PRIu64
+		kt_json_open(f, "event", iso);
+		fprintf(f, ",\"event\":\"%s\",\"ts_ns\":%" PRIu64 ",\"time_s\":%" PRIu64
 			".%06" PRIu64, name ? name : "unknown", ev->ts_ns,
 			rel / NSEC, rel % NSEC / 1000);
-		if (t->wall_clock)
-			fprintf(f, ",\"time\":\"%s\"", iso);
 		fprintf(f, ",\"vm\":%" PRIu64 ",\"pid\":%" PRIu32, ev->vm, ev->pid);
 		/* deferred_ops covers every locked memslot: no slot */
 		if (ev->type != KT_EV_DEFERRED_OPS)
@@ -295,8 +295,15 @@ bool kt_trace_wanted(const struct kt_event *e, const struct kt_trace_fmt *t)
 
 void kt_trace_print_lost(FILE *f, uint64_t n, const struct kt_trace_fmt *t)
 {
-	if (t->json)
-		fprintf(f, "{\"event\":\"lost\",\"count\":%" PRIu64 "}\n", n);
-	else
-		fprintf(f, "LOST %" PRIu64 " events\n", n);
+	struct timespec now;
+	char iso[40];
+
+	if (t->json) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		kt_fmt_iso(iso, sizeof(iso), &now);
+		kt_json_open(f, "lost", iso);
+		fprintf(f, ",\"event\":\"lost\",\"count\":%" PRIu64 "}\n", n);
+		return;
+	}
+	fprintf(f, "LOST %" PRIu64 " events\n", n);
 }

@@ -28,7 +28,7 @@ if args[0] == "trace":
     print("a\nb\nc")
 elif args[0] == "-j":
     for i in range(1, 5):
-        print('{"timestamp":"t","events_received":100,"events_received_total":%d,'
+        print('{"version":1,"type":"top","time":"t","events_received":100,"events_received_total":%d,'
               '"events_lost":0,"events_lost_total":2,"state_mismatches":0}' % (100 * i))
 else:
     print("kvmlock-top line")

@@ -184,11 +184,11 @@ static void test_json(void **state)
 	kt_hist_render_json(f, v, n, false, true, &wall, 0);
 	fclose(f);
 	assert_string_equal(buf,
-	"{\"time\":\"2024-05-01T12:00:00Z\",\"unit\":\"msecs\",\"map_update_errors\":0,\"vms\":["
+	"{\"version\":1,\"type\":\"hist\",\"time\":\"2024-05-01T12:00:00.000Z\",\"unit\":\"msecs\",\"map_update_errors\":0,\"vms\":["
 	"{\"vm\":2,\"pid\":59,\"comm\":\"qemu \\\"a\\\"\","
 	"\"lock\":[{\"low_ms\":0,\"high_ms\":1,\"count\":0},{\"low_ms\":2,\"high_ms\":3,\"count\":2}],"
 	"\"unlock\":[]},"
-	"{\"vm\":5,\"pid\":77,\"comm\":\"\",\"lock\":[],"
+	"{\"vm\":5,\"pid\":77,\"comm\":null,\"lock\":[],"
 	"\"unlock\":[{\"low_ms\":0,\"high_ms\":1,\"count\":0},{\"low_ms\":2,\"high_ms\":3,\"count\":0},"
 	"{\"low_ms\":4,\"high_ms\":7,\"count\":0},{\"low_ms\":8,\"high_ms\":15,\"count\":1}]}]}\n");
 	free(v);
@@ -201,7 +201,7 @@ static void test_json(void **state)
 	kt_hist_render_json(f, v, n, true, false, &wall, 3);
 	fclose(f);
 	assert_string_equal(buf,
-	"{\"time\":\"2024-05-01T12:00:00Z\",\"unit\":\"usecs\",\"map_update_errors\":3,\"all\":{"
+	"{\"version\":1,\"type\":\"hist\",\"time\":\"2024-05-01T12:00:00.000Z\",\"unit\":\"usecs\",\"map_update_errors\":3,\"all\":{"
 	"\"lock\":[{\"low_us\":0,\"high_us\":1,\"count\":0},{\"low_us\":2,\"high_us\":3,\"count\":3}],"
 	"\"unlock\":[]}}\n");
 	free(v);

@@ -807,7 +807,9 @@ static void test_json(void **state)
 	doc = render(JSON, true, &o);
 	assert_true(json_valid(doc));
 	assert_int_equal(strchr(doc, '\n') - doc, (long)strlen(doc) - 1);	/* one line */
-	assert_json(doc, "timestamp", "\"2026-12-01T00:00:00.123Z\"");
+	assert_json(doc, "version", "1");
+	assert_json(doc, "type", "\"top\"");
+	assert_json(doc, "time", "\"2026-12-01T00:00:00.123Z\"");
 	assert_json(doc, "interval_ns", "1000000000");
 	assert_json(doc, "vms.0.vm", "2");
 	assert_json(doc, "vms.0.pid", "59");
