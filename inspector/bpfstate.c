@@ -206,12 +206,35 @@ int kt_dump_slots(int fd, struct kt_slot_entry **out, size_t *nr)
 		    sizeof(struct kt_slot_entry), (void **)out, nr);
 }
 
-int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr,
-		  struct kt_vm_stats *last)
+/* Deletes the "slots" entries of these VMs, but LOCKs in flight with keep_pending */
+static int delete_slots(int slots_fd, const uint64_t *vms, size_t nr, bool keep_pending)
 {
 	struct kt_slot_entry *slots;
 	size_t i, j, nslots;
 	int err;
+
+	err = kt_dump_slots(slots_fd, &slots, &nslots);
+	if (err)
+		return err;
+	for (j = 0; j < nslots && !err; j++) {
+		if (keep_pending && slots[j].val.state == KT_SLOT_PENDING)
+			continue;
+		for (i = 0; i < nr; i++)
+			if (slots[j].key.vm == vms[i] &&
+			    bpf_map_delete_elem(slots_fd, &slots[j].key) &&
+			    errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+	}
+	free(slots);
+	return err;
+}
+
+int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr,
+		  struct kt_vm_stats *last)
+{
+	size_t i;
 
 	if (!nr)
 		return 0;
@@ -228,20 +251,7 @@ int kt_delete_vms(int stats_fd, int slots_fd, const uint64_t *vms, size_t nr,
 			memset(&last[i], 0, sizeof(last[i]));
 		}
 	}
-	err = kt_dump_slots(slots_fd, &slots, &nslots);
-	if (err)
-		return err;
-	for (j = 0; j < nslots; j++)
-		for (i = 0; i < nr; i++)
-			if (slots[j].key.vm == vms[i] &&
-			    bpf_map_delete_elem(slots_fd, &slots[j].key) &&
-			    errno != ENOENT) {
-				err = -errno;
-				goto out;
-			}
-out:
-	free(slots);
-	return err;
+	return delete_slots(slots_fd, vms, nr, false);
 }
 
 int kt_prune_vms(int stats_fd, int slots_fd, struct kt_stats_entry *cur, size_t nr,
@@ -325,22 +335,9 @@ int kt_reseed_vm(int slots_fd, const struct kt_kvm *k)
 {
 	static const struct kt_opts every = {};
 	struct kt_reconciled rec = {};
-	struct kt_slot_entry *slots;
-	size_t i, nslots;
 	int err;
 
-	err = kt_dump_slots(slots_fd, &slots, &nslots);
-	if (err)
-		return err;
-	for (i = 0; i < nslots; i++) {
-		if (slots[i].key.vm != k->vm || slots[i].val.state == KT_SLOT_PENDING)
-			continue;
-		if (bpf_map_delete_elem(slots_fd, &slots[i].key) && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-	}
-	free(slots);
+	err = delete_slots(slots_fd, &k->vm, 1, true);
 	return err ? err : kt_reconcile(slots_fd, k, 1, &every, &rec);
 }
 
