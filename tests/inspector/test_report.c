@@ -273,6 +273,21 @@ static void test_interval_diff(void **state)
 	assert_int_equal(iv.lat_max_ns, 5000);
 }
 
+/*
+ * kt_build_report() of smp (4 KiB pages), which must succeed; the VMs it
+ * found gone are freed, their number returned.
+ */
+static size_t build(struct kt_history *h, const struct kt_sample *smp,
+		    const struct kt_opts *o, struct kt_report *r)
+{
+	uint64_t *gone;
+	size_t nr_gone;
+
+	assert_int_equal(kt_build_report(h, smp, o, 4096, r, &gone, &nr_gone), 0);
+	free(gone);
+	return nr_gone;
+}
+
 /* --- a sample: VMs 2 and 3 live, VM 9 gone --------------------------- */
 
 static struct kt_stats_entry stats[3];
@@ -441,9 +456,7 @@ static void test_build_report(void **state)
 	smp.nr_slots = 4;
 	smp.events_received = 5;
 	smp.events_lost_total = 4;
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
-	assert_int_equal(nr_gone, 0);
+	assert_int_equal(build(&h, &smp, &o, &r), 0);
 	assert_int_equal(r.rows[0].iv.locks_ok, 1);
 	assert_int_equal(r.rows[0].iv.locks_failed, 0);
 	assert_int_equal(r.rows[0].lat.max_ns, 1023);
@@ -466,14 +479,11 @@ static void test_history_reset(void **state)
 	struct kt_sample smp;
 	struct kt_report r;
 	struct kt_opts o;
-	uint64_t *gone;
-	size_t nr_gone;
 
 	(void)state;
 	defaults(&o);
 	make_sample(&smp);
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
+	build(&h, &smp, &o, &r);
 	assert_int_equal(r.totals.cum.locks_ok, 3);	/* VM 9's lock with it */
 	kt_report_free(&r);
 
@@ -490,8 +500,7 @@ static void test_history_reset(void **state)
 	stats[0].s.lat_hist[kt_hist_bucket(1000)]++;
 	smp.events_received = 5;
 	smp.events_lost_total = 4;
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
+	build(&h, &smp, &o, &r);
 	assert_int_equal(r.rows[0].vm, 2);
 	assert_int_equal(r.rows[0].shown.locks_ok, 1);
 	assert_int_equal(r.rows[0].shown.locks_failed, 0);
@@ -522,9 +531,7 @@ static void test_history_reset(void **state)
 	vms[0] = vms[1];
 	smp.nr_vms = 1;
 	smp.events_lost_total = 4;
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	assert_int_equal(nr_gone, 1);
-	free(gone);
+	assert_int_equal(build(&h, &smp, &o, &r), 1);
 	assert_int_equal(r.nr_rows, 1);
 	assert_int_equal(r.totals.shown.locks_ok, 1);
 	assert_int_equal(r.totals.cum.locks_ok, 4);
@@ -550,15 +557,11 @@ static void test_history_add_late(void **state)
 	struct kt_sample smp;
 	struct kt_report r;
 	struct kt_opts o;
-	uint64_t *gone;
-	size_t nr_gone;
 
 	(void)state;
 	defaults(&o);
 	make_sample(&smp);
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	assert_int_equal(nr_gone, 2);	/* 9 and 11 */
-	free(gone);
+	assert_int_equal(build(&h, &smp, &o, &r), 2);	/* 9 and 11 */
 	assert_int_equal(r.totals.cum.locks_ok, 3);
 	assert_int_equal(r.totals.cum.unlocks, 2);
 	kt_report_free(&r);
@@ -574,8 +577,7 @@ static void test_history_add_late(void **state)
 
 	make_sample(&smp);
 	smp.nr_stats = 2;	/* 9 deleted */
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
+	build(&h, &smp, &o, &r);
 	assert_int_equal(r.totals.cum.locks_ok, 3);
 	assert_int_equal(r.totals.cum.unlocks, 3);
 	assert_int_equal(r.totals.cum.locks_failed, 2);
@@ -598,17 +600,13 @@ static void test_left_out_not_gone(void **state)
 	struct kt_sample smp;
 	struct kt_report r;
 	struct kt_opts o;
-	uint64_t *gone;
-	size_t nr_gone;
 
 	(void)state;
 	defaults(&o);
 	make_sample(&smp);
 	smp.nr_vms = 1;			/* VM 3 left out */
 	smp.nr_vms_left_out = 1;
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	assert_int_equal(nr_gone, 0);
-	free(gone);
+	assert_int_equal(build(&h, &smp, &o, &r), 0);
 	assert_int_equal(r.nr_rows, 1);
 	assert_int_equal(r.totals.cum.locks_ok, 3);
 	assert_int_equal(r.totals.cum.unlocks, 2);
@@ -619,9 +617,7 @@ static void test_left_out_not_gone(void **state)
 	/* read again: VM 3 is back, unlocked once more; 9 now gone */
 	make_sample(&smp);
 	stats[1].s.unlocks = 2;
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	assert_int_equal(nr_gone, 2);	/* 9 and 11, slots only */
-	free(gone);
+	assert_int_equal(build(&h, &smp, &o, &r), 2);	/* 9 and 11, slots only */
 	assert_int_equal(r.nr_rows, 2);
 	assert_int_equal(r.rows[1].vm, 3);
 	assert_int_equal(r.rows[1].iv.unlocks, 1);
@@ -698,14 +694,11 @@ static void test_rows_limit_and_pid(void **state)
 	struct kt_sample smp;
 	struct kt_report r;
 	struct kt_opts o;
-	uint64_t *gone;
-	size_t nr_gone;
 
 	(void)state;
 	assert_int_equal(kt_parse_args(5, argv, &o, ARGP_NO_EXIT), 0);
 	make_sample(&smp);
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
+	build(&h, &smp, &o, &r);
 	assert_int_equal(r.nr_rows, 1);
 	assert_int_equal(r.nr_vms, 2);
 	assert_int_equal(r.rows[0].vm, 2);
@@ -715,9 +708,7 @@ static void test_rows_limit_and_pid(void **state)
 
 	assert_int_equal(kt_parse_args(3, argv2, &o, ARGP_NO_EXIT), 0);
 	make_sample(&smp);
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	assert_int_equal(nr_gone, 2);	/* VM 2 is live: kept, though filtered */
-	free(gone);
+	assert_int_equal(build(&h, &smp, &o, &r), 2);	/* VM 2 is live: kept, though filtered */
 	assert_int_equal(r.nr_rows, 1);
 	assert_int_equal(r.rows[0].vm, 3);
 	assert_int_equal(r.totals.locked_pages, 0);
@@ -735,8 +726,7 @@ static char *render(enum fmt fmt, bool slots, struct kt_opts *o)
 	struct kt_history h = {};
 	struct kt_sample smp;
 	struct kt_report r;
-	uint64_t *gone;
-	size_t nr_gone, len;
+	size_t len;
 	char *buf;
 	FILE *f;
 
@@ -746,8 +736,7 @@ static char *render(enum fmt fmt, bool slots, struct kt_opts *o)
 		strcpy(vms[0].proc.comm, comm_of[0]);
 	if (comm_of[1])
 		strcpy(vms[1].proc.comm, comm_of[1]);
-	assert_int_equal(kt_build_report(&h, &smp, o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
+	build(&h, &smp, o, &r);
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	if (fmt == JSON)
@@ -1190,13 +1179,11 @@ static char *prom_of(struct kt_history *h, struct kt_sample *smp, struct kt_opts
 	const char *dir = getenv("KT_PROM_OUT");
 	char path[512], err[700];
 	struct kt_report r;
-	uint64_t *gone;
-	size_t nr_gone, len;
 	char *buf;
+	size_t len;
 	FILE *f;
 
-	assert_int_equal(kt_build_report(h, smp, o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
+	build(h, smp, o, &r);
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	assert_int_equal(kt_render_prom(f, &r), 0);
@@ -1406,8 +1393,6 @@ static void test_prom_write(void **state)
 	struct kt_report r;
 	struct kt_opts o;
 	struct stat st;
-	uint64_t *gone;
-	size_t nr_gone;
 	char *text;
 	int i;
 
@@ -1419,8 +1404,7 @@ static void test_prom_write(void **state)
 	assert_int_equal(entries(root), 0);	/* the probe is gone */
 
 	make_sample(&smp);
-	assert_int_equal(kt_build_report(&h, &smp, &o, 4096, &r, &gone, &nr_gone), 0);
-	free(gone);
+	build(&h, &smp, &o, &r);
 	umask(077);	/* the file is for another user all the same */
 	for (i = 0; i < 2; i++)	/* a new file, then one replaced */
 		assert_int_equal(kt_prom_write(path, &r, err, sizeof(err)), 0);
