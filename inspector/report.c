@@ -341,23 +341,18 @@ int kt_build_report(struct kt_history *h, const struct kt_sample *smp,
 			next[nnext++] = *e;
 			continue;
 		}
+		kt_agg_interval(&gone_iv, &e->s, kt_find_stats(h->prev, h->nr_prev, e->vm));
+		kt_agg_add(&r->totals.iv, &gone_iv);
+		kt_agg_from_stats(&cum, &e->s);
+		since_reset(&shown, &e->s, h, e->vm);
 		if (smp->nr_vms_left_out) {
 			/* perhaps one left out: in the totals, not a row, kept */
-			kt_agg_interval(&gone_iv, &e->s,
-					kt_find_stats(h->prev, h->nr_prev, e->vm));
-			kt_agg_add(&r->totals.iv, &gone_iv);
-			kt_agg_from_stats(&cum, &e->s);
 			kt_agg_add(&r->totals.cum, &cum);
-			since_reset(&shown, &e->s, h, e->vm);
 			kt_agg_add(&r->totals.shown, &shown);
 			next[nnext++] = *e;
 			continue;
 		}
-		kt_agg_interval(&gone_iv, &e->s, kt_find_stats(h->prev, h->nr_prev, e->vm));
-		kt_agg_add(&r->totals.iv, &gone_iv);
-		kt_agg_from_stats(&cum, &e->s);
 		kt_agg_add(&h->departed, &cum);
-		since_reset(&shown, &e->s, h, e->vm);
 		kt_agg_add(&h->departed_shown, &shown);
 		forget_base(h, e->vm);
 		if (add_gone(gone, nr_gone, e->vm))
