@@ -84,8 +84,9 @@ if ! $T new-session -d -s top -x 80 -y 24 "cd $D; PS1='$ ' exec sh"; then
 	exit 1
 fi
 $T pipe-pane -t top -o "cat >$D/raw"
-$T send-keys -t top "$TOOL --prom-file $D/prom/top.prom 1; echo EXIT=\$?" Enter
+# before the tool starts: it refuses a --prom-file directory that is not there
 mkdir -p $D/prom
+$T send-keys -t top "$TOOL --prom-file $D/prom/top.prom 1; echo EXIT=\$?" Enter
 wait_pane "VMs 2 +slots 3"
 result $? "the screen comes up: VMs 2, slots 3"
 sleep 1.2
