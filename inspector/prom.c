@@ -66,9 +66,23 @@ void kt_prom_label_value(char *buf, size_t len, const char *s)
 
 /* --- rendering ------------------------------------------------------- */
 
+/*
+ * A VMM: one process, however many VMs it has. Its comm is read with
+ * each of its VMs' rows; the first row that found the process gives it,
+ * so kvmlock_vm_info has one comm per pid in a file.
+ */
+struct vmm_ref {
+	uint32_t pid;
+	uint64_t vm;			/* the VM its process was read with */
+	const struct kt_proc *proc;	/* NULL: the process is gone */
+	char labels[24];		/* pid="59" */
+	char comm[4 * KT_COMM_LEN];	/* escaped; "" when gone */
+};
+
 struct vm_ref {
 	const struct kt_vm_row *row;
-	char labels[128];		/* vm="2",pid="59",comm="qemu" */
+	const struct vmm_ref *vmm;
+	char labels[32];		/* vm="2" */
 };
 
 static int ref_cmp(const void *a, const void *b)
@@ -76,6 +90,23 @@ static int ref_cmp(const void *a, const void *b)
 	const struct vm_ref *x = a, *y = b;
 
 	return x->row->vm < y->row->vm ? -1 : x->row->vm > y->row->vm;
+}
+
+static int vmm_cmp(const void *a, const void *b)
+{
+	const struct vmm_ref *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* by pid, then VM id: the order collect_vmms() picks a process in */
+static int vmm_vm_cmp(const void *a, const void *b)
+{
+	const struct vmm_ref *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->vm < y->vm ? -1 : x->vm > y->vm;
 }
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
@@ -121,13 +152,11 @@ static void single(FILE *f, const char *name, const char *type, const char *help
 } while (0)
 
 /*
- * One series set of histogram name (its _bucket, _sum, _count) from the
- * successful locks of cum, the log-linear histogram. Each le is 2^k - 1
- * ns, the upper bound of the last sub-bucket below 2^k, so every count is
- * exact.
+ * The host's histogram of successful locks, from cum, the log-linear
+ * histogram. Each le is 2^k - 1 ns, the upper bound of the last
+ * sub-bucket below 2^k, so every count is exact.
  */
-static void histogram_series(FILE *f, const char *name, const char *labels,
-			     const struct kt_agg *cum)
+static void histogram_series(FILE *f, const char *name, const struct kt_agg *cum)
 {
 	char le[48], val[32], series[96];
 	uint64_t count = 0;
@@ -141,28 +170,16 @@ static void histogram_series(FILE *f, const char *name, const char *labels,
 			count += cum->lat_hist[b];
 		fmt_seconds(val, sizeof(val), (1ULL << k) - 1);
 		snprintf(le, sizeof(le), "le=\"%s\"", val);
-		sample_u64(f, series, labels, le, count);
+		sample_u64(f, series, NULL, le, count);
 	}
 	for (; b < KT_HIST_BUCKETS; b++)
 		count += cum->lat_hist[b];
-	sample_u64(f, series, labels, "le=\"+Inf\"", count);
+	sample_u64(f, series, NULL, "le=\"+Inf\"", count);
 	fmt_seconds(val, sizeof(val), cum->lat_sum_ns);
 	snprintf(series, sizeof(series), "%s_sum", name);
-	sample(f, series, labels, NULL, val);
+	sample(f, series, NULL, NULL, val);
 	snprintf(series, sizeof(series), "%s_count", name);
-	sample_u64(f, series, labels, NULL, count);
-}
-
-/* kvmlock_lock_duration_seconds: each VM's successful locks since start */
-static void histogram(FILE *f, const struct vm_ref *v, size_t n)
-{
-	size_t i;
-
-	family(f, "kvmlock_lock_duration_seconds", "histogram",
-	       "Duration of the VM's successful memslot LOCKs since kvmlock-top started.");
-	for (i = 0; i < n; i++)
-		histogram_series(f, "kvmlock_lock_duration_seconds", v[i].labels,
-				 &v[i].row->cum);
+	sample_u64(f, series, NULL, NULL, count);
 }
 
 /*
@@ -193,60 +210,74 @@ static void host_counters(FILE *f, const struct kt_report *r)
 	       all->account_failures);
 	family(f, "kvmlock_host_lock_duration_seconds", "histogram",
 	       "Duration of the successful memslot LOCKs of every VM (gone ones too) since kvmlock-top started.");
-	histogram_series(f, "kvmlock_host_lock_duration_seconds", NULL, all);
+	histogram_series(f, "kvmlock_host_lock_duration_seconds", all);
 }
 
-static void per_vm(FILE *f, const struct vm_ref *v, size_t n, uint64_t ps)
+/* VmLck and the limit are the process's: one series per VMM, by pid */
+static void per_vmm(FILE *f, const struct vmm_ref *m, size_t n)
 {
+	bool any;
+	size_t i;
+
+	for (i = 0, any = false; i < n; i++)
+		any |= m[i].proc && m[i].proc->vmlck_known;
+	if (any) {
+		family(f, "kvmlock_vmm_locked_bytes", "gauge",
+		       "The VMM's whole locked memory (VmLck of /proc/PID/status).");
+		for (i = 0; i < n; i++)
+			if (m[i].proc && m[i].proc->vmlck_known)
+				sample_u64(f, "kvmlock_vmm_locked_bytes", m[i].labels,
+					   NULL, m[i].proc->vmlck_bytes);
+	}
+	for (i = 0, any = false; i < n; i++)
+		any |= m[i].proc && m[i].proc->limit_known;
+	if (!any)
+		return;
+	family(f, "kvmlock_vmm_memlock_limit_bytes", "gauge",
+	       "The VMM's RLIMIT_MEMLOCK soft limit; +Inf when unlimited.");
+	for (i = 0; i < n; i++) {
+		const struct kt_proc *p = m[i].proc;
+
+		if (!p || !p->limit_known)
+			continue;
+		if (p->limit_unlimited)
+			sample(f, "kvmlock_vmm_memlock_limit_bytes", m[i].labels,
+			       NULL, "+Inf");
+		else
+			sample_u64(f, "kvmlock_vmm_memlock_limit_bytes", m[i].labels,
+				   NULL, p->limit_bytes);
+	}
+}
+
+static void per_vm(FILE *f, const struct vm_ref *v, size_t n, const struct kt_report *r)
+{
+	uint64_t wall_ns = (uint64_t)r->wall.tv_sec * 1000000000ULL + r->wall.tv_nsec;
+	uint64_t ps = r->page_size;
 	char val[32];
 	bool any;
 	size_t i;
 
+	family(f, "kvmlock_vm_info", "gauge",
+	       "A live VM and its VMM (pid, comm; comm empty when the process is gone); the value is always 1.");
+	for (i = 0; i < n; i++) {
+		char extra[24 + 4 * KT_COMM_LEN + 16];
+
+		snprintf(extra, sizeof(extra), "%s,comm=\"%s\"", v[i].vmm->labels,
+			 v[i].vmm->comm);
+		sample(f, "kvmlock_vm_info", v[i].labels, extra, "1");
+	}
 	PER_VM("kvmlock_locked_slots", "gauge",
 	       "Memslots the VM has locked now.", row->locked_slots);
 	PER_VM("kvmlock_locked_pages", "gauge",
 	       "Pages of the VM's locked memslots.", row->locked_pages);
 
 	family(f, "kvmlock_locked_bytes", "gauge",
-	       "Memory of the VM's locked memslots, by mode: rw (KVM_ARM_LOCK_MEM_WRITE) or ro.");
+	       "Memory of the VM's locked memslots, by mode: rw (KVM_ARM_LOCK_MEM_WRITE) or ro; all of it is charged to the VMM's RLIMIT_MEMLOCK.");
 	for (i = 0; i < n; i++) {
 		sample_u64(f, "kvmlock_locked_bytes", v[i].labels, "mode=\"rw\"",
 			   v[i].row->rw_pages * ps);
 		sample_u64(f, "kvmlock_locked_bytes", v[i].labels, "mode=\"ro\"",
 			   v[i].row->ro_pages * ps);
-	}
-	PER_VM("kvmlock_memlock_charged_bytes", "gauge",
-	       "Memory the VM's locks charge to the VMM's RLIMIT_MEMLOCK.",
-	       row->locked_pages * ps);
-
-	/* VmLck, and the limit: no sample when unknown (the VMM is gone) */
-	for (i = 0, any = false; i < n; i++)
-		any |= v[i].row->proc.vmlck_known;
-	if (any) {
-		family(f, "kvmlock_vmm_locked_bytes", "gauge",
-		       "The VMM's whole locked memory (VmLck of /proc/PID/status).");
-		for (i = 0; i < n; i++)
-			if (v[i].row->proc.vmlck_known)
-				sample_u64(f, "kvmlock_vmm_locked_bytes", v[i].labels,
-					   NULL, v[i].row->proc.vmlck_bytes);
-	}
-	for (i = 0, any = false; i < n; i++)
-		any |= v[i].row->proc.limit_known;
-	if (any) {
-		family(f, "kvmlock_memlock_limit_bytes", "gauge",
-		       "The VMM's RLIMIT_MEMLOCK soft limit; +Inf when unlimited.");
-		for (i = 0; i < n; i++) {
-			const struct kt_proc *p = &v[i].row->proc;
-
-			if (!p->limit_known)
-				continue;
-			if (p->limit_unlimited)
-				sample(f, "kvmlock_memlock_limit_bytes", v[i].labels,
-				       NULL, "+Inf");
-			else
-				sample_u64(f, "kvmlock_memlock_limit_bytes",
-					   v[i].labels, NULL, p->limit_bytes);
-		}
 	}
 
 	family(f, "kvmlock_lock_operations_total", "counter",
@@ -268,43 +299,87 @@ static void per_vm(FILE *f, const struct vm_ref *v, size_t n, uint64_t ps)
 	PER_VM("kvmlock_deferred_operations_total", "counter",
 	       "Deferred memslot operations (first runs, cache maintenance).",
 	       row->cum.deferred_ops);
-	histogram(f, v, n);
+
+	/* per VM, sum and count only: the buckets are the host's */
+	family(f, "kvmlock_lock_duration_seconds", "summary",
+	       "Duration of the VM's successful memslot LOCKs since kvmlock-top started (the buckets: kvmlock_host_lock_duration_seconds).");
+	for (i = 0; i < n; i++) {
+		const struct kt_agg *cum = &v[i].row->cum;
+
+		fmt_seconds(val, sizeof(val), cum->lat_sum_ns);
+		sample(f, "kvmlock_lock_duration_seconds_sum", v[i].labels, NULL, val);
+		sample_u64(f, "kvmlock_lock_duration_seconds_count", v[i].labels, NULL,
+			   cum->locks_ok);
+	}
 
 	for (i = 0, any = false; i < n; i++)
 		any |= v[i].row->age_valid;
-	if (any) {
-		family(f, "kvmlock_last_event_age_seconds", "gauge",
-		       "Time since the VM's last kvm_memslot_* event.");
-		for (i = 0; i < n; i++) {
-			if (!v[i].row->age_valid)
-				continue;
-			fmt_seconds(val, sizeof(val), v[i].row->age_ns);
-			sample(f, "kvmlock_last_event_age_seconds", v[i].labels,
-			       NULL, val);
-		}
+	if (!any)
+		return;
+	family(f, "kvmlock_last_event_timestamp_seconds", "gauge",
+	       "When the VM's last kvm_memslot_* event happened, in seconds since the epoch.");
+	for (i = 0; i < n; i++) {
+		if (!v[i].row->age_valid)
+			continue;
+		fmt_seconds(val, sizeof(val), wall_ns - v[i].row->age_ns);
+		sample(f, "kvmlock_last_event_timestamp_seconds", v[i].labels, NULL, val);
 	}
+}
+
+/*
+ * The VMMs of r's rows, one per pid, sorted by pid, in m; returns how
+ * many. Each takes the process of its VM with the lowest id whose row
+ * found it, whatever order -s gave the rows.
+ */
+static size_t collect_vmms(struct vmm_ref *m, const struct kt_report *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nr_vms; i++) {
+		m[i].pid = r->rows[i].pid;
+		m[i].vm = r->rows[i].vm;
+		m[i].proc = r->rows[i].proc.known ? &r->rows[i].proc : NULL;
+	}
+	qsort(m, r->nr_vms, sizeof(*m), vmm_vm_cmp);
+	for (i = 0; i < r->nr_vms; i++) {
+		if (n && m[n - 1].pid == m[i].pid) {
+			if (!m[n - 1].proc)
+				m[n - 1].proc = m[i].proc;
+			continue;
+		}
+		m[n++] = m[i];
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(m[i].labels, sizeof(m[i].labels), "pid=\"%" PRIu32 "\"", m[i].pid);
+		kt_prom_label_value(m[i].comm, sizeof(m[i].comm),
+				    m[i].proc ? m[i].proc->comm : "");
+	}
+	return n;
 }
 
 int kt_render_prom(FILE *f, const struct kt_report *r)
 {
 	struct vm_ref *v = NULL;
-	char pid[16], comm[4 * KT_COMM_LEN];
-	size_t i, n = r->nr_vms;
+	struct vmm_ref *m = NULL, key;
+	size_t i, n = r->nr_vms, nm = 0;
 
 	if (n) {
 		v = calloc(n, sizeof(*v));
-		if (!v)
+		m = calloc(n, sizeof(*m));
+		if (!v || !m) {
+			free(v);
+			free(m);
 			return -ENOMEM;
+		}
+		nm = collect_vmms(m, r);
 	}
 	for (i = 0; i < n; i++) {
 		const struct kt_vm_row *row = &r->rows[i];
 
 		v[i].row = row;
-		snprintf(pid, sizeof(pid), "%" PRIu32, row->pid);
-		/* empty (no label) when the VMM is gone, as JSON's null */
-		kt_prom_label_value(comm, sizeof(comm), row->proc.known ? row->proc.comm : "");
-		snprintf(v[i].labels, sizeof(v[i].labels),
-			 "vm=\"%" PRIu64 "\",pid=\"%s\",comm=\"%s\"", row->vm, pid, comm);
+		key.pid = row->pid;
+		v[i].vmm = bsearch(&key, m, nm, sizeof(*m), vmm_cmp);
+		snprintf(v[i].labels, sizeof(v[i].labels), "vm=\"%" PRIu64 "\"", row->vm);
 	}
 	/* by VM id: a stable file whatever -s says */
 	qsort(v, n, sizeof(*v), ref_cmp);
@@ -336,9 +411,12 @@ int kt_render_prom(FILE *f, const struct kt_report *r)
 	       r->prom_write_failures);
 	host_counters(f, r);
 
-	if (n)
-		per_vm(f, v, n, r->page_size);
+	if (n) {
+		per_vmm(f, m, nm);
+		per_vm(f, v, n, r);
+	}
 	free(v);
+	free(m);
 	return 0;
 }
 

@@ -14,13 +14,15 @@
 #include "report.h"
 
 /*
- * The "le" bounds of kvmlock_lock_duration_seconds, in ns: 2^k - 1 for k
- * from KT_PROM_LE_FIRST to KT_PROM_LE_LAST (about 1 us to 34 s). Each is
- * the upper bound of a bucket of the log-linear histogram, so the
- * cumulative counts are exact.
+ * The "le" bounds of kvmlock_host_lock_duration_seconds, in ns: 2^k - 1
+ * for k from KT_PROM_LE_FIRST to KT_PROM_LE_LAST (about 16 us to 275 s:
+ * the LOCK of one small slot takes tens of microseconds, of hundreds of
+ * GiB of 4 KiB pages minutes). Each is the upper bound of a bucket of the
+ * log-linear histogram, so the cumulative counts are exact. Per VM, only
+ * the sum and count of kvmlock_lock_duration_seconds.
  */
-#define KT_PROM_LE_FIRST	10
-#define KT_PROM_LE_LAST		35
+#define KT_PROM_LE_FIRST	14
+#define KT_PROM_LE_LAST		38
 
 /*
  * Every live VM (all of them: -r limits only the text and JSON rows) and

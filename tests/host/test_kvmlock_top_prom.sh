@@ -49,7 +49,7 @@ for f in "$tmp"/prom/*.prom; do
 	n=$((n + 1))
 	prom_lint "$f" "${f##*/}"
 done
-expect "five files rendered (fixture, no VMs, escaping, VMM gone, second interval)" 5 "$n"
+expect "six files rendered (fixture, no VMs, escaping, VMM gone, VMM shared, second interval)" 6 "$n"
 printf '# HELP kvmlock_x A counter without _total.\n# TYPE kvmlock_x counter\nkvmlock_x 1\n' >"$tmp/bad.prom"
 expect_fail "promtool check metrics complains about a counter without _total" \
 	'should have "_total" suffix' sh -c 'promtool check metrics <"$1"' _ "$tmp/bad.prom"
@@ -111,7 +111,7 @@ cp "$tmp/prom/fixture.prom" "$textdir/kvmlock.prom"
 prom_start "$textdir" "$RULES"
 metrics() { curl -sf "http://127.0.0.1:$node_port/metrics" >"$tmp/node.metrics"; }
 if prom_wait_for 100 metrics && grep -qx 'node_textfile_scrape_error 0' "$tmp/node.metrics" &&
-	grep -q '^kvmlock_locked_bytes{comm="memslot_lock_te",mode="rw",pid="59",vm="2"} 262144$' \
+	grep -q '^kvmlock_locked_bytes{mode="rw",vm="2"} 262144$' \
 		"$tmp/node.metrics"; then
 	ok "node_exporter serves the file: no scrape error, the kvmlock metrics"
 else
@@ -130,16 +130,20 @@ if prom_wait_for 200 prom_scraped; then
 		"$(prom_query vm 'kvmlock_locked_bytes{mode="ro"}')"
 	expect "kvmlock_memlock_account_failures_total" $'2=1\n3=0' \
 		"$(prom_query vm kvmlock_memlock_account_failures_total)"
-	expect "kvmlock_memlock_limit_bytes: VM 3's VMM unlimited, +Inf" \
-		$'2=1310720\n3=+Inf' "$(prom_query vm kvmlock_memlock_limit_bytes)"
-	expect "kvmlock_vmm_locked_bytes / kvmlock_memlock_limit_bytes" \
-		$'2=0.25\n3=0' "$(prom_query vm 'kvmlock_vmm_locked_bytes / kvmlock_memlock_limit_bytes')"
+	expect "kvmlock_vmm_memlock_limit_bytes, by pid: VMM 60 unlimited, +Inf" \
+		$'59=1310720\n60=+Inf' "$(prom_query pid kvmlock_vmm_memlock_limit_bytes)"
+	expect "kvmlock_vmm_locked_bytes / kvmlock_vmm_memlock_limit_bytes, by pid" \
+		$'59=0.25\n60=0' "$(prom_query pid 'kvmlock_vmm_locked_bytes / kvmlock_vmm_memlock_limit_bytes')"
+	expect "sum(kvmlock_vmm_locked_bytes): each VMM once" "=327680" \
+		"$(prom_query x 'sum(kvmlock_vmm_locked_bytes)')"
 	expect "kvmlock_lock_operations_total by result" $'failed=1\nok=2' \
 		"$(prom_query result 'sum by (result) (kvmlock_lock_operations_total)')"
-	expect "the histogram: _count, _sum, a bucket" "2=2 2=0.002739976 2=1" \
-		"$(prom_query vm 'kvmlock_lock_duration_seconds_count{vm="2"}') $(prom_query vm 'kvmlock_lock_duration_seconds_sum{vm="2"}') $(prom_query vm 'kvmlock_lock_duration_seconds_bucket{vm="2",le="0.002097151"}')"
-	expect "comm, pid and vm labels" "memslot_lock_te=80" \
-		"$(prom_query comm 'kvmlock_locked_pages{vm="2",pid="59"}')"
+	expect "VM 2's lock durations: _count, _sum" "2=2 2=0.002739976" \
+		"$(prom_query vm 'kvmlock_lock_duration_seconds_count{vm="2"}') $(prom_query vm 'kvmlock_lock_duration_seconds_sum{vm="2"}')"
+	expect "the host's histogram: a bucket, the p50 (in the first bucket, 16 us)" "=2 =0.00001228725" \
+		"$(prom_query x 'kvmlock_host_lock_duration_seconds_bucket{le="0.002097151"}') $(prom_query x 'histogram_quantile(0.5, kvmlock_host_lock_duration_seconds_bucket)')"
+	expect "a VM's figure joined to its VMM's pid and comm (kvmlock_vm_info)" "memslot_lock_te=80" \
+		"$(prom_query comm 'kvmlock_locked_pages{vm="2"} * on (instance, job, vm) group_left (pid, comm) kvmlock_vm_info{pid="59"}')"
 	expect "host metrics: events received and lost, VMs" "=12 =3 =2" \
 		"$(prom_query x kvmlock_events_received_total) $(prom_query x kvmlock_events_lost_total) $(prom_query x kvmlock_vms)"
 	if prom_wait_for 100 rules_ok; then

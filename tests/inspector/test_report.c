@@ -954,10 +954,6 @@ static const char prom_fixture[] =
 	"kvmlock_host_memlock_account_failures_total 1\n"
 	"# HELP kvmlock_host_lock_duration_seconds Duration of the successful memslot LOCKs of every VM (gone ones too) since kvmlock-top started.\n"
 	"# TYPE kvmlock_host_lock_duration_seconds histogram\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000001023\"} 2\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000002047\"} 2\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000004095\"} 2\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000008191\"} 2\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000016383\"} 2\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000032767\"} 2\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000065535\"} 2\n"
@@ -980,121 +976,70 @@ static const char prom_fixture[] =
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"8.589934591\"} 3\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"17.179869183\"} 3\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"34.359738367\"} 3\n"
+	"kvmlock_host_lock_duration_seconds_bucket{le=\"68.719476735\"} 3\n"
+	"kvmlock_host_lock_duration_seconds_bucket{le=\"137.438953471\"} 3\n"
+	"kvmlock_host_lock_duration_seconds_bucket{le=\"274.877906943\"} 3\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"+Inf\"} 3\n"
 	"kvmlock_host_lock_duration_seconds_sum 0.002740476\n"
 	"kvmlock_host_lock_duration_seconds_count 3\n"
-	"# HELP kvmlock_locked_slots Memslots the VM has locked now.\n"
-	"# TYPE kvmlock_locked_slots gauge\n"
-	"kvmlock_locked_slots{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 2\n"
-	"kvmlock_locked_slots{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
-	"# HELP kvmlock_locked_pages Pages of the VM's locked memslots.\n"
-	"# TYPE kvmlock_locked_pages gauge\n"
-	"kvmlock_locked_pages{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 80\n"
-	"kvmlock_locked_pages{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
-	"# HELP kvmlock_locked_bytes Memory of the VM's locked memslots, by mode: rw (KVM_ARM_LOCK_MEM_WRITE) or ro.\n"
-	"# TYPE kvmlock_locked_bytes gauge\n"
-	"kvmlock_locked_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",mode=\"rw\"} 262144\n"
-	"kvmlock_locked_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",mode=\"ro\"} 65536\n"
-	"kvmlock_locked_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\",mode=\"rw\"} 0\n"
-	"kvmlock_locked_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\",mode=\"ro\"} 0\n"
-	"# HELP kvmlock_memlock_charged_bytes Memory the VM's locks charge to the VMM's RLIMIT_MEMLOCK.\n"
-	"# TYPE kvmlock_memlock_charged_bytes gauge\n"
-	"kvmlock_memlock_charged_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 327680\n"
-	"kvmlock_memlock_charged_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
 	"# HELP kvmlock_vmm_locked_bytes The VMM's whole locked memory (VmLck of /proc/PID/status).\n"
 	"# TYPE kvmlock_vmm_locked_bytes gauge\n"
-	"kvmlock_vmm_locked_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 327680\n"
-	"kvmlock_vmm_locked_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
-	"# HELP kvmlock_memlock_limit_bytes The VMM's RLIMIT_MEMLOCK soft limit; +Inf when unlimited.\n"
-	"# TYPE kvmlock_memlock_limit_bytes gauge\n"
-	"kvmlock_memlock_limit_bytes{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 1310720\n"
-	"kvmlock_memlock_limit_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} +Inf\n"
+	"kvmlock_vmm_locked_bytes{pid=\"59\"} 327680\n"
+	"kvmlock_vmm_locked_bytes{pid=\"60\"} 0\n"
+	"# HELP kvmlock_vmm_memlock_limit_bytes The VMM's RLIMIT_MEMLOCK soft limit; +Inf when unlimited.\n"
+	"# TYPE kvmlock_vmm_memlock_limit_bytes gauge\n"
+	"kvmlock_vmm_memlock_limit_bytes{pid=\"59\"} 1310720\n"
+	"kvmlock_vmm_memlock_limit_bytes{pid=\"60\"} +Inf\n"
+	"# HELP kvmlock_vm_info A live VM and its VMM (pid, comm; comm empty when the process is gone); the value is always 1.\n"
+	"# TYPE kvmlock_vm_info gauge\n"
+	"kvmlock_vm_info{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 1\n"
+	"kvmlock_vm_info{vm=\"3\",pid=\"60\",comm=\"qemu\"} 1\n"
+	"# HELP kvmlock_locked_slots Memslots the VM has locked now.\n"
+	"# TYPE kvmlock_locked_slots gauge\n"
+	"kvmlock_locked_slots{vm=\"2\"} 2\n"
+	"kvmlock_locked_slots{vm=\"3\"} 0\n"
+	"# HELP kvmlock_locked_pages Pages of the VM's locked memslots.\n"
+	"# TYPE kvmlock_locked_pages gauge\n"
+	"kvmlock_locked_pages{vm=\"2\"} 80\n"
+	"kvmlock_locked_pages{vm=\"3\"} 0\n"
+	"# HELP kvmlock_locked_bytes Memory of the VM's locked memslots, by mode: rw (KVM_ARM_LOCK_MEM_WRITE) or ro; all of it is charged to the VMM's RLIMIT_MEMLOCK.\n"
+	"# TYPE kvmlock_locked_bytes gauge\n"
+	"kvmlock_locked_bytes{vm=\"2\",mode=\"rw\"} 262144\n"
+	"kvmlock_locked_bytes{vm=\"2\",mode=\"ro\"} 65536\n"
+	"kvmlock_locked_bytes{vm=\"3\",mode=\"rw\"} 0\n"
+	"kvmlock_locked_bytes{vm=\"3\",mode=\"ro\"} 0\n"
 	"# HELP kvmlock_lock_operations_total Memslot LOCK operations that ended, by result.\n"
 	"# TYPE kvmlock_lock_operations_total counter\n"
-	"kvmlock_lock_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",result=\"ok\"} 2\n"
-	"kvmlock_lock_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",result=\"failed\"} 1\n"
-	"kvmlock_lock_operations_total{vm=\"3\",pid=\"60\",comm=\"qemu\",result=\"ok\"} 0\n"
-	"kvmlock_lock_operations_total{vm=\"3\",pid=\"60\",comm=\"qemu\",result=\"failed\"} 0\n"
+	"kvmlock_lock_operations_total{vm=\"2\",result=\"ok\"} 2\n"
+	"kvmlock_lock_operations_total{vm=\"2\",result=\"failed\"} 1\n"
+	"kvmlock_lock_operations_total{vm=\"3\",result=\"ok\"} 0\n"
+	"kvmlock_lock_operations_total{vm=\"3\",result=\"failed\"} 0\n"
 	"# HELP kvmlock_unlocked_slots_total Memslots unlocked: by UNLOCK, UNLOCK_ALL or the VM's destruction.\n"
 	"# TYPE kvmlock_unlocked_slots_total counter\n"
-	"kvmlock_unlocked_slots_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0\n"
-	"kvmlock_unlocked_slots_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 1\n"
+	"kvmlock_unlocked_slots_total{vm=\"2\"} 0\n"
+	"kvmlock_unlocked_slots_total{vm=\"3\"} 1\n"
 	"# HELP kvmlock_unlock_failures_total Memslot UNLOCK operations that failed.\n"
 	"# TYPE kvmlock_unlock_failures_total counter\n"
-	"kvmlock_unlock_failures_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0\n"
-	"kvmlock_unlock_failures_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"kvmlock_unlock_failures_total{vm=\"2\"} 0\n"
+	"kvmlock_unlock_failures_total{vm=\"3\"} 0\n"
 	"# HELP kvmlock_memlock_account_failures_total LOCKs refused because RLIMIT_MEMLOCK would be exceeded.\n"
 	"# TYPE kvmlock_memlock_account_failures_total counter\n"
-	"kvmlock_memlock_account_failures_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 1\n"
-	"kvmlock_memlock_account_failures_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
+	"kvmlock_memlock_account_failures_total{vm=\"2\"} 1\n"
+	"kvmlock_memlock_account_failures_total{vm=\"3\"} 0\n"
 	"# HELP kvmlock_deferred_operations_total Deferred memslot operations (first runs, cache maintenance).\n"
 	"# TYPE kvmlock_deferred_operations_total counter\n"
-	"kvmlock_deferred_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0\n"
-	"kvmlock_deferred_operations_total{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
-	"# HELP kvmlock_lock_duration_seconds Duration of the VM's successful memslot LOCKs since kvmlock-top started.\n"
-	"# TYPE kvmlock_lock_duration_seconds histogram\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000001023\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000002047\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000004095\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000008191\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000016383\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000032767\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000065535\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000131071\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000262143\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.000524287\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.001048575\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.002097151\"} 1\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.004194303\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.008388607\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.016777215\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.033554431\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.067108863\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.134217727\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.268435455\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.536870911\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"1.073741823\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"2.147483647\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"4.294967295\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"8.589934591\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"17.179869183\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"34.359738367\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"+Inf\"} 2\n"
-	"kvmlock_lock_duration_seconds_sum{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0.002739976\n"
-	"kvmlock_lock_duration_seconds_count{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 2\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000001023\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000002047\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000004095\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000008191\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000016383\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000032767\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000065535\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000131071\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000262143\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.000524287\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.001048575\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.002097151\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.004194303\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.008388607\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.016777215\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.033554431\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.067108863\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.134217727\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.268435455\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"0.536870911\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"1.073741823\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"2.147483647\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"4.294967295\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"8.589934591\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"17.179869183\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"34.359738367\"} 0\n"
-	"kvmlock_lock_duration_seconds_bucket{vm=\"3\",pid=\"60\",comm=\"qemu\",le=\"+Inf\"} 0\n"
-	"kvmlock_lock_duration_seconds_sum{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
-	"kvmlock_lock_duration_seconds_count{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0\n"
-	"# HELP kvmlock_last_event_age_seconds Time since the VM's last kvm_memslot_* event.\n"
-	"# TYPE kvmlock_last_event_age_seconds gauge\n"
-	"kvmlock_last_event_age_seconds{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0.0000001\n"
-	"kvmlock_last_event_age_seconds{vm=\"3\",pid=\"60\",comm=\"qemu\"} 0.0000009\n";
+	"kvmlock_deferred_operations_total{vm=\"2\"} 0\n"
+	"kvmlock_deferred_operations_total{vm=\"3\"} 0\n"
+	"# HELP kvmlock_lock_duration_seconds Duration of the VM's successful memslot LOCKs since kvmlock-top started (the buckets: kvmlock_host_lock_duration_seconds).\n"
+	"# TYPE kvmlock_lock_duration_seconds summary\n"
+	"kvmlock_lock_duration_seconds_sum{vm=\"2\"} 0.002739976\n"
+	"kvmlock_lock_duration_seconds_count{vm=\"2\"} 2\n"
+	"kvmlock_lock_duration_seconds_sum{vm=\"3\"} 0\n"
+	"kvmlock_lock_duration_seconds_count{vm=\"3\"} 0\n"
+	"# HELP kvmlock_last_event_timestamp_seconds When the VM's last kvm_memslot_* event happened, in seconds since the epoch.\n"
+	"# TYPE kvmlock_last_event_timestamp_seconds gauge\n"
+	"kvmlock_last_event_timestamp_seconds{vm=\"2\"} 1796083200.123456689\n"
+	"kvmlock_last_event_timestamp_seconds{vm=\"3\"} 1796083200.123455889\n";
 
 static const char prom_no_vms[] =
 	"# HELP kvmlock_exporter_build_info kvmlock-top's version, as a label; the value is always 1.\n"
@@ -1138,10 +1083,6 @@ static const char prom_no_vms[] =
 	"kvmlock_host_memlock_account_failures_total 0\n"
 	"# HELP kvmlock_host_lock_duration_seconds Duration of the successful memslot LOCKs of every VM (gone ones too) since kvmlock-top started.\n"
 	"# TYPE kvmlock_host_lock_duration_seconds histogram\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000001023\"} 0\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000002047\"} 0\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000004095\"} 0\n"
-	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000008191\"} 0\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000016383\"} 0\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000032767\"} 0\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"0.000065535\"} 0\n"
@@ -1164,6 +1105,9 @@ static const char prom_no_vms[] =
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"8.589934591\"} 0\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"17.179869183\"} 0\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"34.359738367\"} 0\n"
+	"kvmlock_host_lock_duration_seconds_bucket{le=\"68.719476735\"} 0\n"
+	"kvmlock_host_lock_duration_seconds_bucket{le=\"137.438953471\"} 0\n"
+	"kvmlock_host_lock_duration_seconds_bucket{le=\"274.877906943\"} 0\n"
 	"kvmlock_host_lock_duration_seconds_bucket{le=\"+Inf\"} 0\n"
 	"kvmlock_host_lock_duration_seconds_sum 0\n"
 	"kvmlock_host_lock_duration_seconds_count 0\n";
@@ -1280,7 +1224,7 @@ static void test_prom_label_escape(void **state)
 	make_sample(&smp);
 	strcpy(vms[1].proc.comm, "q\"\\\n\xff\xc3\xa9-x");
 	t = prom_of(&h, &smp, &o, "escape.prom");
-	assert_non_null(strstr(t, "kvmlock_locked_slots{vm=\"3\",pid=\"60\",comm=\"q\\\"\\\\\\n?\xc3\xa9-x\"} 0\n"));
+	assert_non_null(strstr(t, "kvmlock_vm_info{vm=\"3\",pid=\"60\",comm=\"q\\\"\\\\\\n?\xc3\xa9-x\"} 1\n"));
 	free(t);
 	kt_history_free(&h);
 }
@@ -1299,11 +1243,12 @@ static void test_prom_vmm_gone(void **state)
 	memset(&vms[0].proc, 0, sizeof(vms[0].proc));
 	strcpy(vms[0].proc.comm, "?");
 	t = prom_of(&h, &smp, &o, "vmm-gone.prom");
-	assert_non_null(strstr(t, "kvmlock_locked_pages{vm=\"2\",pid=\"59\",comm=\"\"} 80\n"));
-	assert_null(strstr(t, "kvmlock_vmm_locked_bytes{vm=\"2\""));
-	assert_null(strstr(t, "kvmlock_memlock_limit_bytes{vm=\"2\""));
+	assert_non_null(strstr(t, "kvmlock_vm_info{vm=\"2\",pid=\"59\",comm=\"\"} 1\n"));
+	assert_non_null(strstr(t, "kvmlock_locked_pages{vm=\"2\"} 80\n"));
+	assert_null(strstr(t, "kvmlock_vmm_locked_bytes{pid=\"59\"}"));
+	assert_null(strstr(t, "kvmlock_vmm_memlock_limit_bytes{pid=\"59\"}"));
 	/* VM 3's VMM: unlimited */
-	assert_non_null(strstr(t, "kvmlock_memlock_limit_bytes{vm=\"3\",pid=\"60\",comm=\"qemu\"} +Inf\n"));
+	assert_non_null(strstr(t, "kvmlock_vmm_memlock_limit_bytes{pid=\"60\"} +Inf\n"));
 	free(t);
 	/* no VMM known at all: not even the HELP and TYPE of those two */
 	make_sample(&smp);
@@ -1311,8 +1256,48 @@ static void test_prom_vmm_gone(void **state)
 	memset(&vms[0].proc, 0, sizeof(vms[0].proc));
 	t = prom_of(&h, &smp, &o, NULL);
 	assert_null(strstr(t, "kvmlock_vmm_locked_bytes"));
-	assert_null(strstr(t, "kvmlock_memlock_limit_bytes"));
+	assert_null(strstr(t, "kvmlock_vmm_memlock_limit_bytes"));
 	assert_non_null(strstr(t, "# TYPE kvmlock_locked_pages gauge\n"));
+	free(t);
+	kt_history_free(&h);
+}
+
+/*
+ * Two VMs of one VMM: its VmLck and limit are one series (sum() over
+ * VMMs counts them once), and both VMs name it with one comm, the one
+ * read with its lower VM, even when the other row read another name.
+ */
+static void test_prom_vmm_shared(void **state)
+{
+	struct kt_history h = {};
+	struct kt_sample smp;
+	struct kt_opts o;
+	char *t;
+
+	(void)state;
+	defaults(&o);
+	make_sample(&smp);
+	vms[1].pid = 59;
+	stats[1].s.pid = 59;
+	t = prom_of(&h, &smp, &o, "vmm-shared.prom");
+	assert_non_null(strstr(t, "# TYPE kvmlock_vmm_locked_bytes gauge\n"
+				  "kvmlock_vmm_locked_bytes{pid=\"59\"} 327680\n"
+				  "# HELP kvmlock_vmm_memlock_limit_bytes"));
+	assert_non_null(strstr(t, "# TYPE kvmlock_vmm_memlock_limit_bytes gauge\n"
+				  "kvmlock_vmm_memlock_limit_bytes{pid=\"59\"} 1310720\n"
+				  "# HELP kvmlock_vm_info"));
+	assert_non_null(strstr(t, "kvmlock_vm_info{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 1\n"
+				  "kvmlock_vm_info{vm=\"3\",pid=\"59\",comm=\"memslot_lock_te\"} 1\n"));
+	free(t);
+	/* the lower VM's VMM row did not find the process: the other's */
+	make_sample(&smp);
+	vms[1].pid = 59;
+	stats[1].s.pid = 59;
+	memset(&vms[0].proc, 0, sizeof(vms[0].proc));
+	t = prom_of(&h, &smp, &o, NULL);
+	assert_non_null(strstr(t, "kvmlock_vmm_memlock_limit_bytes{pid=\"59\"} +Inf\n"));
+	assert_non_null(strstr(t, "kvmlock_vm_info{vm=\"2\",pid=\"59\",comm=\"qemu\"} 1\n"
+				  "kvmlock_vm_info{vm=\"3\",pid=\"59\",comm=\"qemu\"} 1\n"));
 	free(t);
 	kt_history_free(&h);
 }
@@ -1334,6 +1319,7 @@ static void test_prom_counters(void **state)
 
 	make_sample(&smp);
 	smp.nr_vms = 1;			/* VM 3 exited */
+	smp.nr_stats = 2;		/* VM 9 was deleted as gone */
 	stats[0].s.locks_ok = 3;
 	stats[0].s.lat_sum_ns += 3000000;
 	stats[0].s.lat_hist[kt_hist_bucket(3000000)]++;
@@ -1344,10 +1330,12 @@ static void test_prom_counters(void **state)
 	assert_non_null(strstr(t, "kvmlock_vms 1\n"));
 	assert_non_null(strstr(t, "kvmlock_events_received_total 17\n"));
 	assert_non_null(strstr(t, "kvmlock_events_lost_total 4\n"));
-	assert_non_null(strstr(t, "kvmlock_lock_operations_total{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",result=\"ok\"} 3\n"));
-	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_bucket{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\",le=\"0.004194303\"} 3\n"));
-	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_sum{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 0.005739976\n"));
-	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_count{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 3\n"));
+	assert_non_null(strstr(t, "kvmlock_lock_operations_total{vm=\"2\",result=\"ok\"} 3\n"));
+	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_sum{vm=\"2\"} 0.005739976\n"));
+	assert_non_null(strstr(t, "kvmlock_lock_duration_seconds_count{vm=\"2\"} 3\n"));
+	/* the host's histogram: VM 2's third lock, and VM 9's (gone) */
+	assert_non_null(strstr(t, "kvmlock_host_lock_duration_seconds_bucket{le=\"0.004194303\"} 4\n"));
+	assert_non_null(strstr(t, "kvmlock_host_lock_duration_seconds_count 4\n"));
 	free(t);
 	kt_history_free(&h);
 }
@@ -1865,6 +1853,7 @@ int main(void)
 		cmocka_unit_test(test_prom_no_vms),
 		cmocka_unit_test(test_prom_label_escape),
 		cmocka_unit_test(test_prom_vmm_gone),
+		cmocka_unit_test(test_prom_vmm_shared),
 		cmocka_unit_test(test_prom_counters),
 		cmocka_unit_test(test_prom_write),
 		cmocka_unit_test(test_options),

@@ -6,7 +6,8 @@
 # tools:
 #  - promtool check metrics accepts every file, without a lint message;
 #  - each file holds exactly the step's ground truth: the VMs alive, with
-#    their VMM's pid, locked slots, pages, RW and RO bytes and memlock;
+#    their VMM's pid (kvmlock_vm_info), locked slots, pages, RW and RO
+#    bytes, and one kvmlock_vmm_locked_bytes series per VMM of those VMs;
 #  - the host's counters: RLIMIT_MEMLOCK refusals 0 before the refusal's
 #    step and its count from then on, after the refused VM is gone too;
 #    successful LOCKs never fewer than in the step before;
@@ -22,7 +23,8 @@ trap 'prom_stop; rm -rf "$tmp"' EXIT
 
 DIR=${1:?usage: prom_check.sh RESULTS_DIR}/kvmlock-top-prom
 
-# A file's VMs in the guest test's ground-truth format, by VM id.
+# A file's VMs in the guest test's ground-truth format (without memlock,
+# which is the locked bytes: the JSON has it, the metrics do not), by VM id.
 rows() {
 	awk '
 	function label(name,   m) {
@@ -36,11 +38,10 @@ rows() {
 		vm = label("vm")
 		if (vm == "")
 			next
-		pid[vm] = label("pid")
 		split($1, n, "{")
-		if (n[1] == "kvmlock_locked_slots") slots[vm] = $2
+		if (n[1] == "kvmlock_vm_info") pid[vm] = label("pid")
+		else if (n[1] == "kvmlock_locked_slots") slots[vm] = $2
 		else if (n[1] == "kvmlock_locked_pages") pages[vm] = $2
-		else if (n[1] == "kvmlock_memlock_charged_bytes") memlock[vm] = $2
 		else if (n[1] == "kvmlock_locked_bytes") {
 			if (label("mode") == "rw") rw[vm] = $2
 			else ro[vm] = $2
@@ -48,9 +49,9 @@ rows() {
 	}
 	END {
 		for (vm in slots)
-			printf "%s pid=%s slots=%s pages=%s bytes=%s rw=%s ro=%s memlock=%s\n",
+			printf "%s pid=%s slots=%s pages=%s bytes=%s rw=%s ro=%s\n",
 				vm, pid[vm], slots[vm], pages[vm], rw[vm] + ro[vm], rw[vm],
-				ro[vm], memlock[vm]
+				ro[vm]
 	}' "$1" | sort -n
 }
 
@@ -71,7 +72,11 @@ for f in $(ls "$DIR"/step-*.prom 2>/dev/null | sort -V); do
 	step=${f##*/}
 	step=${step%.prom}
 	prom_lint "$f" "$step.prom"
-	expect "$step.prom holds the step's ground truth" "$(cat "${f%.prom}.truth")" "$(rows "$f")"
+	expect "$step.prom holds the step's ground truth" \
+		"$(sed 's/ memlock=[0-9]*//' "${f%.prom}.truth")" "$(rows "$f")"
+	expect "$step.prom: one kvmlock_vmm_locked_bytes per VMM of the truth" \
+		"$(grep -o ' pid=[0-9]*' "${f%.prom}.truth" | cut -d= -f2 | sort -un)" \
+		"$(sed -n 's/^kvmlock_vmm_locked_bytes{pid="\([0-9]*\)"} .*/\1/p' "$f" | sort -n)"
 	want=0
 	[ -z "$acct" ] || [ "${step#step-}" -lt "$acct_step" ] || want=$(cut -d' ' -f2 "$acct")
 	expect "$step.prom: kvmlock_host_memlock_account_failures_total (refused at step ${acct_step:-?})" \
