@@ -169,10 +169,12 @@ void kt_hist_render_text(FILE *f, const struct kt_hist_vm *v, size_t n,
 	text_map_errors(f, map_errors);
 }
 
-/* The rows the text shows: slot 0 to the last non-empty one */
-static void json_buckets(FILE *f, const char *key, const uint64_t *h, bool msecs)
+/*
+ * The rows the text shows: slot 0 to the last non-empty one. The keys
+ * are the same in either unit (the object's "unit" says which).
+ */
+static void json_buckets(FILE *f, const char *key, const uint64_t *h)
 {
-	const char *u = msecs ? "ms" : "us";
 	int i, last = -1;
 	uint64_t low, high;
 
@@ -185,32 +187,46 @@ static void json_buckets(FILE *f, const char *key, const uint64_t *h, bool msecs
 		high = (1ULL << (i + 1)) - 1;
 		if (low == high)
 			low -= 1;
-		fprintf(f, "%s{\"low_%s\":%" PRIu64 ",\"high_%s\":%" PRIu64
-			",\"count\":%" PRIu64 "}", i ? "," : "", u, low, u, high, h[i]);
+		fprintf(f, "%s{\"low\":%" PRIu64 ",\"high\":%" PRIu64
+			",\"count\":%" PRIu64 "}", i ? "," : "", low, high, h[i]);
 	}
 	fputc(']', f);
+}
+
+static void json_pair(FILE *f, const uint64_t *lock, const uint64_t *unlock)
+{
+	json_buckets(f, "lock", lock);
+	fputc(',', f);
+	json_buckets(f, "unlock", unlock);
 }
 
 void kt_hist_render_json(FILE *f, const struct kt_hist_vm *v, size_t n,
 			 bool all, bool msecs, const struct timespec *wall,
 			 uint64_t map_errors)
 {
+	uint64_t lock[KT_LOG2_SLOTS] = {}, unlock[KT_LOG2_SLOTS] = {};
 	char ts[32];
 	size_t i;
+	int b;
 
 	kt_fmt_iso(ts, sizeof(ts), wall);
 	kt_json_open(f, "hist", ts);
 	fprintf(f, ",\"unit\":\"%s\",\"map_update_errors\":%" PRIu64 ",",
 		msecs ? "msecs" : "usecs", map_errors);
+	/* the same keys with or without -A: "all" always, "vms" null with it */
+	for (i = 0; i < n; i++)
+		for (b = 0; b < KT_LOG2_SLOTS; b++) {
+			lock[b] += v[i].lock[b];
+			unlock[b] += v[i].unlock[b];
+		}
+	fputs("\"all\":{", f);
+	json_pair(f, lock, unlock);
+	fputs("},\"vms\":", f);
 	if (all) {
-		fputs("\"all\":{", f);
-		json_buckets(f, "lock", v[0].lock, msecs);
-		fputc(',', f);
-		json_buckets(f, "unlock", v[0].unlock, msecs);
-		fputs("}}\n", f);
+		fputs("null}\n", f);
 		return;
 	}
-	fputs("\"vms\":[", f);
+	fputc('[', f);
 	for (i = 0; i < n; i++) {
 		fprintf(f, "%s{\"vm\":%" PRIu64 ",\"pid\":%" PRIu32 ",\"comm\":",
 			i ? "," : "", v[i].vm, v[i].pid);
@@ -220,9 +236,7 @@ void kt_hist_render_json(FILE *f, const struct kt_hist_vm *v, size_t n,
 		else
 			fputs("null", f);
 		fputc(',', f);
-		json_buckets(f, "lock", v[i].lock, msecs);
-		fputc(',', f);
-		json_buckets(f, "unlock", v[i].unlock, msecs);
+		json_pair(f, v[i].lock, v[i].unlock);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);

@@ -829,6 +829,15 @@ static void json_opt_u64(FILE *f, const char *key, bool valid, uint64_t v)
 		fprintf(f, ",\"%s\":null", key);
 }
 
+/* An address as trace has it: a "0x..." string (they pass 2^53) */
+static void json_opt_hex(FILE *f, const char *key, bool valid, uint64_t v)
+{
+	if (valid)
+		fprintf(f, ",\"%s\":\"0x%" PRIx64 "\"", key, v);
+	else
+		fprintf(f, ",\"%s\":null", key);
+}
+
 static void json_ops(FILE *f, const struct kt_agg *iv, const struct kt_agg *cum,
 		     const struct kt_lat *lat)
 {
@@ -895,12 +904,12 @@ static void json_row(FILE *f, const struct kt_vm_row *row, uint64_t ps, bool slo
 			const struct kt_slot_row *s = &row->slots[j];
 
 			fprintf(f, "%s{\"slot\":%" PRIu32, j ? "," : "", s->slot);
-			json_opt_u64(f, "ipa_start", !s->noaddr, s->ipa_start);
-			json_opt_u64(f, "ipa_end", !s->noaddr, s->ipa_end);
+			json_opt_hex(f, "ipa_start", !s->noaddr, s->ipa_start);
+			json_opt_hex(f, "ipa_end", !s->noaddr, s->ipa_end);
 			json_u64(f, "pages", s->npages);
 			json_u64(f, "bytes", s->bytes);
 			fprintf(f, ",\"prot\":\"%s\"", s->rw ? "rw" : "r");
-			json_opt_u64(f, "hva", !s->noaddr, s->hva);
+			json_opt_hex(f, "hva", !s->noaddr, s->hva);
 			json_u64(f, "locked_for_ns", s->locked_for_ns);
 			json_u64(f, "lock_latency_ns", s->lock_latency_ns);
 			fputc('}', f);

@@ -186,7 +186,8 @@ void kt_trace_print(FILE *f, const struct kt_event *ev, const struct kt_trace_fm
 		iso_time(iso, sizeof(iso), ev->ts_ns, t);
 	if (t->json) {
 		kt_json_open(f, "event", iso);
-		fprintf(f, ",\"event\":\"%s\",\"ts_ns\":%" PRIu64 ",\"time_s\":%" PRIu64
+		/* a string: CLOCK_MONOTONIC ns pass 2^53 after 104 days up */
+		fprintf(f, ",\"event\":\"%s\",\"ts_ns\":\"%" PRIu64 "\",\"time_s\":%" PRIu64
 			".%06" PRIu64, name ? name : "unknown", ev->ts_ns,
 			rel / NSEC, rel % NSEC / 1000);
 		fprintf(f, ",\"vm\":%" PRIu64 ",\"pid\":%" PRIu32, ev->vm, ev->pid);

@@ -95,4 +95,7 @@ frames=$(ls $FRAMES | wc -l)
 result $? "$frames frames of the screen saved for make demo"
 jq -e '.reconciled.seeded == 3 and ([.vms[].slots[]] | length) == 3' $D/one.json >/dev/null
 result $? "the one started later saw the 3 locked slots"
+jq -e '[.vms[].slots[] | .hva, .ipa_start, .ipa_end | test("^0x[0-9a-f]+$")] |
+	length == 9 and all' $D/one.json >/dev/null
+result $? "-j -S: each slot's hva, ipa_start and ipa_end are \"0x...\" strings, as trace has them"
 exit $fail

@@ -130,6 +130,12 @@ jq -s -e --argjson vm "$vm" '[.[] | select(.vm == $vm and .event == "lock_end" a
 	length == 1 and .[0].npages == 64 and .[0].flags == "R|W" and .[0].duration_ns > 0' \
 	$D/trace.json >/dev/null
 result $? "trace -j: slot 1's lock_end: 64 pages, R|W, a duration"
+# ts_ns (CLOCK_MONOTONIC passes 2^53 after 104 days) and the addresses
+# are strings, so no JSON reader rounds them
+jq -s -e 'map(select(.type == "event")) | length > 0 and all(.[];
+	(.ts_ns | test("^[0-9]+$")) and ((.hva // "0x0") | test("^0x[0-9a-f]+$")) and
+	((.ipa // "0x0") | test("^0x[0-9a-f]+$")))' $D/trace.json >/dev/null
+result $? "trace -j: ts_ns a string of digits, hva and ipa \"0x...\" strings"
 ! grep -q LOST $D/trace.txt && ! grep -q '"lost"' $D/trace.json
 result $? "no event lost"
 # top -j's last report (printed at SIGINT): every event since it attached,
@@ -160,6 +166,16 @@ counts=$(jq -r '[(.all.lock | map(.count) | add // 0), (.all.unlock | map(.count
 	$D/hist.json 2>&1 | tail -n 1)
 [ "$counts" = "3 3" ] && grep -q '"map_update_errors":0,' $D/hist.json
 result $? "hist -j -A: 3 locks and 3 unlocks ($counts), no map update lost"
+# One shape with or without -A and in either unit: "all" always (the
+# sum of "vms"), "vms" null with -A, buckets {low, high, count}.
+shape=$(jq -r '[(.all | keys | join(",")), (.vms | type),
+	([.all.lock[], .all.unlock[] | keys | join(",")] | unique | join(" "))] | join(" ")' \
+	$D/hist.json 2>&1 | sort -u)
+sums=$(jq -r 'def n(f): [f | .count] | add // 0;
+	(n(.all.lock[]) == n(.vms[].lock[])) and (n(.all.unlock[]) == n(.vms[].unlock[]))' \
+	$D/hist-1.json 2>&1 | sort -u)
+[ "$shape" = "lock,unlock null count,high,low" ] && [ "$sums" = true ]
+result $? "hist -j: -A has vms null and {low,high,count} buckets ($shape); without it, all is the sum of vms in every interval ($sums)"
 
 [ "$(cat $D/rc | tr '\n' ' ')" = "0 0 0 0 0 0 0 " ] && ! [ -s $D/trace.err ] && ! [ -s $D/trace-j.err ] &&
 	! [ -s $D/hist.err ] && ! [ -s $D/hist-j.err ] && ! [ -s $D/top.err ] && ! [ -s $D/slow.err ] &&

@@ -183,17 +183,21 @@ static void test_json(void **state)
 	f = out();
 	kt_hist_render_json(f, v, n, false, true, &wall, 0);
 	fclose(f);
+	/* the same keys in msecs as in usecs; "all" sums the VMs */
 	assert_string_equal(buf,
-	"{\"version\":1,\"type\":\"hist\",\"time\":\"2024-05-01T12:00:00.000Z\",\"unit\":\"msecs\",\"map_update_errors\":0,\"vms\":["
+	"{\"version\":1,\"type\":\"hist\",\"time\":\"2024-05-01T12:00:00.000Z\",\"unit\":\"msecs\",\"map_update_errors\":0,"
+	"\"all\":{\"lock\":[{\"low\":0,\"high\":1,\"count\":0},{\"low\":2,\"high\":3,\"count\":2}],"
+	"\"unlock\":[{\"low\":0,\"high\":1,\"count\":0},{\"low\":2,\"high\":3,\"count\":0},"
+	"{\"low\":4,\"high\":7,\"count\":0},{\"low\":8,\"high\":15,\"count\":1}]},\"vms\":["
 	"{\"vm\":2,\"pid\":59,\"comm\":\"qemu \\\"a\\\"\","
-	"\"lock\":[{\"low_ms\":0,\"high_ms\":1,\"count\":0},{\"low_ms\":2,\"high_ms\":3,\"count\":2}],"
+	"\"lock\":[{\"low\":0,\"high\":1,\"count\":0},{\"low\":2,\"high\":3,\"count\":2}],"
 	"\"unlock\":[]},"
 	"{\"vm\":5,\"pid\":77,\"comm\":null,\"lock\":[],"
-	"\"unlock\":[{\"low_ms\":0,\"high_ms\":1,\"count\":0},{\"low_ms\":2,\"high_ms\":3,\"count\":0},"
-	"{\"low_ms\":4,\"high_ms\":7,\"count\":0},{\"low_ms\":8,\"high_ms\":15,\"count\":1}]}]}\n");
+	"\"unlock\":[{\"low\":0,\"high\":1,\"count\":0},{\"low\":2,\"high\":3,\"count\":0},"
+	"{\"low\":4,\"high\":7,\"count\":0},{\"low\":8,\"high\":15,\"count\":1}]}]}\n");
 	free(v);
 
-	/* -A, usecs: the sum of the interval; no VM, so no vm/pid/comm */
+	/* -A, usecs: the sum of the interval in "all"; vms null (not kept) */
 	assert_int_equal(kt_hist_build(cur, 3, prev, 2, false, true, &v, &n), 0);
 	v[0].lock[11] = 0, v[0].lock[1] = 3;	/* keep the line short */
 	v[0].unlock[13] = 0;
@@ -202,8 +206,8 @@ static void test_json(void **state)
 	fclose(f);
 	assert_string_equal(buf,
 	"{\"version\":1,\"type\":\"hist\",\"time\":\"2024-05-01T12:00:00.000Z\",\"unit\":\"usecs\",\"map_update_errors\":3,\"all\":{"
-	"\"lock\":[{\"low_us\":0,\"high_us\":1,\"count\":0},{\"low_us\":2,\"high_us\":3,\"count\":3}],"
-	"\"unlock\":[]}}\n");
+	"\"lock\":[{\"low\":0,\"high\":1,\"count\":0},{\"low\":2,\"high\":3,\"count\":3}],"
+	"\"unlock\":[]},\"vms\":null}\n");
 	free(v);
 	free(buf);
 	buf = NULL;

@@ -830,11 +830,11 @@ static void test_json(void **state)
 	assert_json(doc, "vms.0.slots.0.prot", "\"r\"");
 	assert_json(doc, "vms.0.slots.0.pages", "16");
 	assert_json(doc, "vms.0.slots.1.slot", "1");
-	assert_json(doc, "vms.0.slots.1.ipa_start", "4294967296");
-	assert_json(doc, "vms.0.slots.1.ipa_end", "4295229440");
+	assert_json(doc, "vms.0.slots.1.ipa_start", "\"0x100000000\"");
+	assert_json(doc, "vms.0.slots.1.ipa_end", "\"0x100040000\"");
 	assert_json(doc, "vms.0.slots.1.bytes", "262144");
 	assert_json(doc, "vms.0.slots.1.prot", "\"rw\"");
-	assert_json(doc, "vms.0.slots.1.hva", "548034842624");
+	assert_json(doc, "vms.0.slots.1.hva", "\"0x7f996c1000\"");
 	assert_json(doc, "vms.0.slots.1.locked_for_ns", "600");
 	assert_json(doc, "vms.0.slots.1.lock_latency_ns", "2738976");
 	assert_json(doc, "vms.1.vm", "3");

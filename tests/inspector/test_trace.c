@@ -29,7 +29,7 @@ struct tcase {
 	{ .ts_ns = TS, .vm = 2, .pid = 59, .slot = (slot_), .type = (type_), \
 	  .ret = (ret_), .a = { __VA_ARGS__ } }
 #define HEAD(ev) "{\"version\":1,\"type\":\"event\",\"time\":\"2024-05-01T12:00:01.234567Z\"," \
-	"\"event\":\"" ev "\",\"ts_ns\":1001234567890,\"time_s\":1.234567,\"vm\":2,\"pid\":59"
+	"\"event\":\"" ev "\",\"ts_ns\":\"1001234567890\",\"time_s\":1.234567,\"vm\":2,\"pid\":59"
 
 static const struct tcase cases[] = {
 	{ EV(KT_EV_LOCK_BEGIN, 1, 0, KT_LOCK_READ | KT_LOCK_WRITE),
