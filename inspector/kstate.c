@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kstate.h"
@@ -262,6 +264,52 @@ static const struct kt_vm_dir *find_dir(const struct kt_vm_dirs *dirs,
 	return NULL;
 }
 
+/* ticks since boot (/proc/PID/stat's start time) as CLOCK_REALTIME ns */
+static uint64_t ticks_to_realtime_ns(uint64_t ticks)
+{
+	struct timespec rt, bt;
+	uint64_t hz = (uint64_t)sysconf(_SC_CLK_TCK);
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (uint64_t)rt.tv_sec * 1000000000ULL + rt.tv_nsec -
+	       ((uint64_t)bt.tv_sec * 1000000000ULL + bt.tv_nsec) +
+	       ticks * (1000000000ULL / (hz ? hz : 100));
+}
+
+/*
+ * The VMM of the new VM directory e (e->pid the creating thread): its
+ * process and that process's start time. A thread of that pid that
+ * started after the directory was made is not the creator, which is
+ * gone: its pid was reused, and the VMM is not known (start
+ * KT_START_GONE: no process matches). Without /proc/PID/stat (start 0)
+ * the process is not checked.
+ */
+static void creator(const char *root, const char *proc_root, struct kt_vm_dir *e)
+{
+	char path[512];
+	uint64_t thread_start;
+	struct stat st;
+
+	e->tgid = kt_proc_tgid(proc_root, e->pid);
+	if (!e->tgid) {
+		e->tgid = e->pid;
+		e->start = KT_START_GONE;
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s", root, e->dir);
+	thread_start = kt_proc_start(proc_root, e->pid);
+	if (thread_start && !stat(path, &st) &&
+	    ticks_to_realtime_ns(thread_start) >
+	    (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + st.st_ctim.tv_nsec +
+	    KT_START_SLACK_NS) {
+		e->tgid = e->pid;
+		e->start = KT_START_GONE;
+		return;
+	}
+	e->start = kt_proc_start(proc_root, e->tgid);
+}
+
 int kt_live_vms(const char *root, const char *proc_root, struct kt_vm_dirs *dirs,
 		char *err, size_t errlen)
 {
@@ -301,9 +349,7 @@ int kt_live_vms(const char *root, const char *proc_root, struct kt_vm_dirs *dirs
 			e.ino = de->d_ino;
 			e.vm = k.vm;
 			e.pid = k.pid;
-			e.tgid = kt_proc_tgid(proc_root, k.pid);
-			if (!e.tgid)
-				e.tgid = k.pid;
+			creator(root, proc_root, &e);
 		}
 		if (next.n == cap) {
 			struct kt_vm_dir *n;
@@ -405,6 +451,43 @@ uint32_t kt_proc_tgid(const char *proc_root, uint32_t pid)
 	return tgid;
 }
 
+int kt_parse_proc_stat_start(const char *text, uint64_t *start)
+{
+	/* comm, field 2, may hold spaces and ')': fields 3 on follow the last */
+	const char *p = strrchr(text, ')');
+	unsigned long long v;
+	int i;
+
+	if (!p)
+		return -ENOENT;
+	p++;
+	/* starttime is field 22: skip fields 3 to 21 */
+	for (i = 3; i <= 21; i++) {
+		p += strspn(p, " ");
+		p += strcspn(p, " ");
+		if (!*p)
+			return -ENOENT;
+	}
+	if (sscanf(p, " %llu", &v) != 1)
+		return -ENOENT;
+	*start = v;
+	return 0;
+}
+
+uint64_t kt_proc_start(const char *proc_root, uint32_t pid)
+{
+	char path[256], *text;
+	uint64_t start = 0;
+
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/stat", proc_root, pid);
+	text = kt_read_file(path);
+	if (text) {
+		kt_parse_proc_stat_start(text, &start);
+		free(text);
+	}
+	return start;
+}
+
 int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes)
 {
 	const char *p = strstr(text, "Max locked memory");
@@ -428,13 +511,18 @@ int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes)
 	return 0;
 }
 
-void kt_read_proc(const char *proc_root, uint32_t pid, struct kt_proc *p)
+void kt_read_proc(const char *proc_root, uint32_t pid, uint64_t start,
+		  struct kt_proc *p)
 {
 	char path[256], *text;
 	size_t len;
 
 	memset(p, 0, sizeof(*p));
 	strcpy(p->comm, "?");
+	/* another process with the VMM's pid, or none: the VMM is gone */
+	if (start == KT_START_GONE ||
+	    (start && kt_proc_start(proc_root, pid) != start))
+		return;
 	snprintf(path, sizeof(path), "%s/%" PRIu32 "/comm", proc_root, pid);
 	text = kt_read_file(path);
 	if (!text)

@@ -66,6 +66,7 @@ struct kt_vm_dir {
 	uint64_t vm;
 	uint32_t pid;			/* the thread that created the VM */
 	uint32_t tgid;			/* its process, the VMM (else pid) */
+	uint64_t start;			/* the VMM's start time (see below) */
 	unsigned int mismatches;	/* the caller's: reports in a row */
 };
 
@@ -78,10 +79,11 @@ struct kt_vm_dirs {
  * The live VMs of root, into *dirs (what it held replaced). A directory
  * seen before (the same name and inode: a VMM's next VM may get the same
  * <pid>-<fd>, never the same inode) keeps its VM id, pid and tgid unread;
- * only a new one's locked_memslots is read, and its creator's Tgid in
- * proc_root (/proc): from then on the VMM is known by its process, which
- * lives as long as it holds the VM, not by the thread, whose pid another
- * process may get once it exits. So a sample reads no file per VM,
+ * only a new one's locked_memslots is read, and its creator's Tgid and
+ * that process's start time in proc_root (/proc): from then on the VMM is
+ * that process, not the thread, whose pid another process may get once it
+ * exits; nor is a process that gets the VMM's pid once the VMM is gone
+ * (the VM lives on where its fd went). So a sample reads no file per VM,
  * each of which a VM's lock could make wait. A new directory whose file
  * does not parse is left out, to be read again next time: the return is
  * then how many were, with the first one's message in err. A negative
@@ -101,10 +103,29 @@ int kt_parse_proc_status(const char *text, uint64_t *vmlck_bytes);
 int kt_parse_proc_tgid(const char *text, uint32_t *tgid);
 /* The process (Tgid) of thread pid, 0 when it is gone */
 uint32_t kt_proc_tgid(const char *proc_root, uint32_t pid);
+/* starttime (field 22, clock ticks since boot) of a /proc/<pid>/stat text */
+int kt_parse_proc_stat_start(const char *text, uint64_t *start);
+/* The start time of process pid, 0 when it is gone or unreadable */
+uint64_t kt_proc_start(const char *proc_root, uint32_t pid);
+/*
+ * A VMM's start time as kt_vm_dir.start has it: ticks since boot; 0 not
+ * known (no check); KT_START_GONE the VMM is gone (its creating thread
+ * was, at first sight, or a thread that started after the VM had its
+ * pid). KT_START_SLACK_NS: how much later than the VM's debugfs
+ * directory the creating thread may seem to have started (the start
+ * time's clock tick).
+ */
+#define KT_START_GONE		UINT64_MAX
+#define KT_START_SLACK_NS	20000000ULL
 /* "Max locked memory" soft limit of a /proc/<pid>/limits text */
 int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes);
-/* Fills p (p->known false when the process is gone) */
-void kt_read_proc(const char *proc_root, uint32_t pid, struct kt_proc *p);
+/*
+ * Fills p (p->known false when the process is gone). start not 0: the
+ * process with that start time (kt_vm_dir.start) only; another one with
+ * the same pid is taken for gone.
+ */
+void kt_read_proc(const char *proc_root, uint32_t pid, uint64_t start,
+		  struct kt_proc *p);
 
 /* Reads a whole (small) file into a malloc'd string; NULL and errno set */
 char *kt_read_file(const char *path);

@@ -407,7 +407,7 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 
 		v->vm = dirs->d[i].vm;
 		v->pid = dirs->d[i].tgid;
-		kt_read_proc(KT_PROC, v->pid, &v->proc);
+		kt_read_proc(KT_PROC, v->pid, dirs->d[i].start, &v->proc);
 		v->kstat_known = !kt_read_kstats(KT_DEBUGFS_KVM, dirs->d[i].dir,
 						 &v->kstat_locked_slots,
 						 &v->kstat_locked_pages);
@@ -489,17 +489,21 @@ static bool hist_prune(struct kvmlock_top_bpf *skel, struct kt_stats_entry *cur,
 }
 
 /*
- * hist: the VMM of VM vm, whose events name thread pid: its process, as
- * debugfs's directory of the VM made it known, else as /proc has it now.
+ * hist: the VMM of VM vm, whose events name thread pid: its process (and
+ * start time, *start), as debugfs's directory of the VM made it known,
+ * else as /proc has it now (*start 0: not checked).
  */
-static uint32_t vmm_of(uint64_t vm, uint32_t pid)
+static uint32_t vmm_of(uint64_t vm, uint32_t pid, uint64_t *start)
 {
 	uint32_t tgid;
 	size_t i;
 
 	for (i = 0; i < vm_dirs.n; i++)
-		if (vm_dirs.d[i].vm == vm)
+		if (vm_dirs.d[i].vm == vm) {
+			*start = vm_dirs.d[i].start;
 			return vm_dirs.d[i].tgid;
+		}
+	*start = 0;
 	tgid = kt_proc_tgid(KT_PROC, pid);
 	return tgid ? tgid : pid;
 }
@@ -547,9 +551,10 @@ static int run_hist(struct kvmlock_top_bpf *skel, struct ring_buffer *rb,
 		}
 		for (i = 0; !o->all_vms && i < nv; i++) {
 			struct kt_proc p = {};
+			uint64_t start;
 
-			v[i].pid = vmm_of(v[i].vm, v[i].pid);
-			kt_read_proc(KT_PROC, v[i].pid, &p);
+			v[i].pid = vmm_of(v[i].vm, v[i].pid, &start);
+			kt_read_proc(KT_PROC, v[i].pid, start, &p);
 			if (p.known)
 				memcpy(v[i].comm, p.comm, sizeof(v[i].comm));
 		}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1639,6 +1640,25 @@ static void put(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+/* A /proc/PID/stat text: a comm with ") " in it, starttime (field 22) */
+static void put_stat(const char *dir, unsigned int pid, unsigned long long start)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "%u (a) (b) S 1 1 1 0 -1 4194560 100 0 0 0 0 0 "
+		 "0 0 20 0 1 0 %llu 10000000 100 18446744073709551615\n", pid, start);
+	put(dir, "stat", text);
+}
+
+/* The clock tick, in /proc/PID/stat's unit, of CLOCK_BOOTTIME now + s */
+static unsigned long long ticks_from_now(long s)
+{
+	struct timespec bt;
+
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (unsigned long long)(bt.tv_sec + s) * (unsigned long long)sysconf(_SC_CLK_TCK);
+}
+
 static void test_list_vms(void **state)
 {
 	char root[] = "/tmp/kvmlock-top-test.XXXXXX", d[600], err[256];
@@ -1696,16 +1716,23 @@ static const struct kt_vm_dir *live(const struct kt_vm_dirs *dirs, const char *n
 static void test_live_vms(void **state)
 {
 	char root[] = "/tmp/kvmlock-top-test.XXXXXX", d[600], d2[600], err[256];
-	char proc[] = "/tmp/kvmlock-top-proc.XXXXXX", pd[600];
+	char proc[] = "/tmp/kvmlock-top-proc.XXXXXX", pd[600], pd2[600];
 	struct kt_vm_dirs dirs = {};
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
-	/* thread 59 of process 50 created VM 2; 70 is gone from /proc */
+	/*
+	 * thread 59 of process 50 (started at tick 100) created VM 2; 70 is
+	 * gone from /proc
+	 */
 	assert_non_null(mkdtemp(proc));
 	snprintf(pd, sizeof(pd), "%s/59", proc);
 	mkdir(pd, 0755);
 	put(pd, "status", "Name:\tworker\nTgid:\t50\nPid:\t59\n");
+	put_stat(pd, 59, 120);
+	snprintf(pd2, sizeof(pd2), "%s/50", proc);
+	mkdir(pd2, 0755);
+	put_stat(pd2, 50, 100);
 	snprintf(d, sizeof(d), "%s/59-11", root);
 	mkdir(d, 0755);
 	put(d, "locked_memslots", good_memslots);
@@ -1719,8 +1746,11 @@ static void test_live_vms(void **state)
 	assert_int_equal(live(&dirs, "59-11")->vm, 2);
 	assert_int_equal(live(&dirs, "59-11")->pid, 59);
 	assert_int_equal(live(&dirs, "59-11")->tgid, 50);
+	assert_int_equal(live(&dirs, "59-11")->start, 100);
 	assert_int_equal(live(&dirs, "70-12")->vm, 3);
 	assert_int_equal(live(&dirs, "70-12")->tgid, 70);
+	/* its creator gone: no process is taken for its VMM */
+	assert_true(live(&dirs, "70-12")->start == KT_START_GONE);
 
 	/*
 	 * known: not read (it would not parse now), nor its creator's Tgid
@@ -1766,11 +1796,44 @@ static void test_live_vms(void **state)
 	assert_int_equal(dirs.n, 2);
 	assert_null(live(&dirs, "70-12"));
 	assert_int_equal(live(&dirs, "80-13")->vm, 4);
+	/* thread 80 not in /proc: gone, its process not known */
+	assert_int_equal(live(&dirs, "80-13")->tgid, 80);
+	assert_true(live(&dirs, "80-13")->start == KT_START_GONE);
+
+	/*
+	 * A thread 81 that started an hour after VM 5's directory was made
+	 * is not its creator: that one is gone, pid 81 reused. One that
+	 * started before it, at tick 1, is (no process 81 stat: 0).
+	 */
+	snprintf(pd, sizeof(pd), "%s/81", proc);
+	mkdir(pd, 0755);
+	put(pd, "status", "Name:\tother\nTgid:\t81\nPid:\t81\n");
+	put_stat(pd, 81, ticks_from_now(3600));
+	snprintf(d, sizeof(d), "%s/81-14", root);
+	mkdir(d, 0755);
+	put(d, "locked_memslots", "vm 5 pid 81\n"
+	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
+	assert_int_equal(kt_live_vms(root, proc, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(live(&dirs, "81-14")->tgid, 81);
+	assert_true(live(&dirs, "81-14")->start == KT_START_GONE);
+	put_stat(pd, 81, 1);
+	snprintf(d2, sizeof(d2), "%s/new", root);
+	mkdir(d2, 0755);
+	put(d2, "locked_memslots", "vm 6 pid 81\n"
+	    "slot ipa_start ipa_end npages prot hva locked_at_ns lock_duration_ns\n");
+	snprintf(d, sizeof(d), "rm -r %s/81-14", root);
+	assert_int_equal(system(d), 0);
+	snprintf(d, sizeof(d), "%s/81-14", root);
+	assert_int_equal(rename(d2, d), 0);
+	assert_int_equal(kt_live_vms(root, proc, &dirs, err, sizeof(err)), 0);
+	assert_int_equal(live(&dirs, "81-14")->vm, 6);
+	assert_int_equal(live(&dirs, "81-14")->tgid, 81);
+	assert_int_equal(live(&dirs, "81-14")->start, 1);
 
 	/* the root unreadable: an error, dirs as they were */
 	assert_int_equal(kt_live_vms("/nonexistent/kvm", proc, &dirs, err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "cannot read /nonexistent/kvm: No such file or directory");
-	assert_int_equal(dirs.n, 2);
+	assert_int_equal(dirs.n, 3);
 	kt_vm_dirs_free(&dirs);
 
 	snprintf(d, sizeof(d), "rm -rf %s %s", root, proc);
@@ -1818,17 +1881,45 @@ static void test_proc(void **state)
 	put(d, "comm", "qemu-system-aarch64\n");
 	put(d, "status", status_text);
 	put(d, "limits", limits_unlim);
-	kt_read_proc(root, 59, &p);
+	kt_read_proc(root, 59, 0, &p);
 	assert_true(p.known);
 	assert_string_equal(p.comm, "qemu-system-aar");	/* TASK_COMM_LEN - 1 */
 	assert_true(p.vmlck_known);
 	assert_int_equal(p.vmlck_bytes, 320 * 1024);
 	assert_true(p.limit_known);
 	assert_true(p.limit_unlimited);
-	kt_read_proc(root, 60, &p);	/* gone */
+	kt_read_proc(root, 60, 0, &p);	/* gone */
 	assert_false(p.known);
 	assert_string_equal(p.comm, "?");
 	assert_false(p.vmlck_known);
+
+	/*
+	 * The VMM is the process with its start time: another one with its
+	 * pid (the VMM gone, the pid reused) is not taken for it
+	 */
+	put_stat(d, 59, 4242);
+	kt_read_proc(root, 59, 4242, &p);
+	assert_true(p.known);
+	assert_true(p.vmlck_known);
+	kt_read_proc(root, 59, 4241, &p);
+	assert_false(p.known);
+	assert_string_equal(p.comm, "?");
+	assert_false(p.vmlck_known);
+	assert_false(p.limit_known);
+	kt_read_proc(root, 59, KT_START_GONE, &p);
+	assert_false(p.known);
+	kt_read_proc(root, 60, 4242, &p);
+	assert_false(p.known);
+
+	/* field 22, whatever the comm holds */
+	assert_int_equal(kt_parse_proc_stat_start("7 (a) b) c) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 "
+						  "20 0 1 0 555 0\n", &v), 0);
+	assert_int_equal(v, 555);
+	assert_int_equal(kt_parse_proc_stat_start("7 (x) S 1 1\n", &v), -ENOENT);
+	assert_int_equal(kt_parse_proc_stat_start("garbage", &v), -ENOENT);
+	/* this process's, from the real /proc: after boot, not after now */
+	v = kt_proc_start("/proc", (uint32_t)getpid());
+	assert_true(v > 0 && v <= ticks_from_now(1));
 	snprintf(d, sizeof(d), "rm -rf %s", root);
 	assert_int_equal(system(d), 0);
 }

@@ -17,6 +17,9 @@
  *   unlock NAME SLOT          unlock it
  *   unlockall NAME            unlock every memslot of the VM
  *   close NAME                close the VM's fd (the VM goes away)
+ *   fork                      fork a child that keeps every fd (so every VM)
+ *                             and sleeps until killed: "ok child=<pid>";
+ *                             the VMs outlive this process's exit then
  *   rlimit BYTES              set RLIMIT_MEMLOCK and drop CAP_IPC_LOCK, so
  *                             that the limit applies
  *   sleep MS                  sleep
@@ -226,6 +229,18 @@ static int cmd_rlimit(unsigned long long bytes)
 	return reply("ok");
 }
 
+static int cmd_fork(void)
+{
+	pid_t child = fork();
+
+	if (child < 0)
+		return reply_errno("fork");
+	if (!child)
+		for (;;)
+			pause();
+	return reply("ok child=%d", (int)child);
+}
+
 static int run(char *line)
 {
 	char cmd[16], name[NAME_LEN], perm[4];
@@ -241,6 +256,8 @@ static int run(char *line)
 		exit(0);
 	if (!strcmp(cmd, "rlimit") && sscanf(line, "%*s %llu", &n) == 1)
 		return cmd_rlimit(n);
+	if (!strcmp(cmd, "fork"))
+		return cmd_fork();
 	if (!strcmp(cmd, "sleep") && sscanf(line, "%*s %llu", &n) == 1) {
 		usleep(n * 1000);
 		return reply("ok");
