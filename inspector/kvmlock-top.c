@@ -33,12 +33,8 @@
 #include "prom.h"
 #include "report.h"
 #include "screen.h"
+#include "syscheck.h"
 #include "trace.h"
-
-#define DEBUGFS_MAGIC	0x64626720
-#define CAP_SYS_ADMIN_BIT	21
-#define CAP_PERFMON_BIT	38
-#define CAP_BPF_BIT	39
 
 static volatile sig_atomic_t exiting;
 static bool verbose;
@@ -133,124 +129,38 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON, in the effective set */
-static bool privileged(void)
-{
-	char *status = kt_read_file("/proc/self/status"), *p;
-	unsigned long long eff = 0;
-
-	if (!status)
-		return geteuid() == 0;
-	p = strstr(status, "\nCapEff:");
-	if (p)
-		eff = strtoull(p + 8, NULL, 16);
-	free(status);
-	return (eff >> CAP_SYS_ADMIN_BIT & 1) ||
-	       ((eff >> CAP_BPF_BIT & 1) && (eff >> CAP_PERFMON_BIT & 1));
-}
-
 /*
- * Names the kvm_memslot_* events the kernel lacks into buf. tracefs when
- * mounted; otherwise the raw tracepoints' btf_trace_* types in btf, the
- * kernel's BTF (NULL: it has none), which every tracepoint has and raw_tp
- * attaching needs. -1 when there is neither.
- */
-static int missing_events(const struct btf *btf, char *buf, size_t len)
-{
-	static const char *const dirs[] = {
-		"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events",
-	};
-	const char *events = NULL;
-	char path[256], name[64];
-	size_t i, off = 0;
-	int n = 0;
-	struct stat st;
-
-	buf[0] = '\0';
-	for (i = 0; i < 2 && !events; i++)
-		if (!stat(dirs[i], &st) && S_ISDIR(st.st_mode))
-			events = dirs[i];
-	if (!events && !btf)
-		return -1;
-	for (i = 0; i < KT_NR_EVENTS; i++) {
-		bool there;
-
-		if (events) {
-			snprintf(path, sizeof(path), "%s/kvm/%s", events, kt_event_layouts[i].name);
-			there = !stat(path, &st);
-		} else {
-			snprintf(name, sizeof(name), "btf_trace_%s", kt_event_layouts[i].name);
-			there = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
-		}
-		if (there)
-			continue;
-		off += snprintf(buf + off, off < len ? len - off : 0, "%s%s",
-				n++ ? ", " : "", kt_event_layouts[i].name);
-	}
-	return n;
-}
-
-/*
- * What the mode needs of the kernel. Not its BTF: the programs are raw
- * tracepoints without CO-RE relocations; BTF only finds the events when
- * tracefs cannot. Only top reads debugfs (the kernel's locked memslots).
+ * What the mode needs of the host, before anything is loaded: the first
+ * thing missing is the one line of its refusal. Not the kernel's BTF: the
+ * programs are raw tracepoints without CO-RE relocations; BTF only finds
+ * the events when tracefs cannot, and checks their arguments.
  */
 static int check_system(enum kt_mode mode)
 {
-	struct btf *btf = NULL;
-	bool has_btf, bad = true;
-	char missing[512];
-	struct statfs sfs;
-	struct stat st;
-	int n;
+	struct kt_check checks[KT_NR_CHECKS];
+	const struct kt_check *blocker;
 
-	if (!privileged()) {
-		die_msg("needs root, or CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)");
-		return -1;
-	}
-	/*
-	 * The kernel's BTF, read once for both checks below. Looked for here,
-	 * not by libbpf's own search: its warning would be a second line.
-	 */
-	has_btf = !stat("/sys/kernel/btf/vmlinux", &st);
-	if (has_btf)
-		btf = btf__load_vmlinux_btf();
-	n = missing_events(btf, missing, sizeof(missing));
-	if (n < 0)
-		die_msg("cannot look for the kvm_memslot_* events: no tracefs (mount -t tracefs none /sys/kernel/tracing) and no kernel BTF (/sys/kernel/btf/vmlinux)");
-	else if (n)
-		die_msg("the kernel lacks %d of the 9 kvm_memslot_* trace events (%s): it needs the kvmlock series",
-			n, missing);
-	/*
-	 * The programs read the events' arguments by position: a build for
-	 * another version of the series would take one argument for another.
-	 * Checked where the kernel has BTF (without it, not at all).
-	 */
-	else if (has_btf && (!btf || (n = kt_check_event_layouts(btf, missing, sizeof(missing))) < 0))
-		die_msg("cannot read the kvm_memslot_* events' arguments in the kernel's BTF");
-	else if (n)
-		die_msg("%s%s", missing, n > 1 ? " (and other events)" : "");
-	else
-		bad = false;
-	btf__free(btf);
-	if (bad)
-		return -1;
-	if (mode != KT_MODE_TOP)
+	kt_probe_system(checks, false);
+	blocker = kt_check_blocker(checks, mode);
+	if (!blocker)
 		return 0;
-	if (!stat(KT_DEBUGFS_KVM, &st)) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
-		errno = ENOTDIR;
-	}
-	if (errno == EACCES)
-		die_msg("cannot read %s: %s (top reads debugfs, which is root's; trace and hist do not)",
-			KT_DEBUGFS_KVM, strerror(EACCES));
-	else if (statfs("/sys/kernel/debug", &sfs) || sfs.f_type != DEBUGFS_MAGIC)
-		die_msg("debugfs is not mounted (no %s): mount -t debugfs none /sys/kernel/debug",
-			KT_DEBUGFS_KVM);
-	else
-		die_msg("no %s: is KVM enabled in this kernel?", KT_DEBUGFS_KVM);
+	die_msg("%s", blocker->text);
 	return -1;
+}
+
+/* kvmlock-top check: every check, the programs loaded too */
+static int run_check(const struct kt_opts *o)
+{
+	struct kt_check checks[KT_NR_CHECKS];
+	struct timespec wall;
+	int ret;
+
+	kt_probe_system(checks, true);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	ret = kt_render_checks(stdout, checks, o->json, &wall);
+	if (flush_output())
+		return 1;
+	return ret;
 }
 
 /* top and hist: nothing is streamed (stream_events is off) */
@@ -937,6 +847,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 	page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 
+	if (o.mode == KT_MODE_CHECK)
+		return run_check(&o);
 	if (check_system(o.mode))
 		return 1;
 

@@ -22,10 +22,11 @@ static const char doc[] =
 "                   [--prom-file FILE] [interval] [count]\n"
 "       kvmlock-top trace [-j] [-T] [-p PID] [-d SECONDS]\n"
 "       kvmlock-top hist [-A] [-m] [-j] [-p PID] [interval] [count]\n"
+"       kvmlock-top check [-j]\n"
 "\n"
 "Modes, the first word: top (the default) is described here; trace prints one\n"
-"line per event as it arrives, hist log2 histograms of lock and unlock latency\n"
-"(kvmlock-top trace --help, kvmlock-top hist --help).\n"
+"line per event as it arrives, hist log2 histograms of lock and unlock latency,\n"
+"check what this host has and lacks for them (kvmlock-top MODE --help).\n"
 "\n"
 "Sort keys (-s): pages (default), slots, memlock (VmLck), pct (VmLck/limit),\n"
 "locks (in the interval), fails (failed locks, RLIMIT_MEMLOCK refusals among\n"
@@ -78,6 +79,15 @@ static const char hist_doc[] =
 "    kvmlock-top hist -A -m 5   # all VMs together, msecs, every 5 s\n"
 "    kvmlock-top hist -j 1 10   # 10 NDJSON objects, one a second";
 
+static const char check_doc[] =
+"List what this host has and lacks for kvmlock-top, one line each: the\n"
+"privileges, the kvm_memslot_* trace events and their arguments (against what\n"
+"this build reads), tracefs, the kernel's BTF, debugfs's KVM directory, the\n"
+"BPF programs loading, and bpffs (for --pin). Then which modes can run. Exits\n"
+"0 when every mode can, 1 otherwise. With -j one JSON object.\n"
+"\n"
+"USAGE: kvmlock-top check [-j]";
+
 enum {
 	OPT_RINGBUF = 0x100, OPT_USAGE, OPT_PROM_FILE, OPT_PIN, OPT_KEEP_PINNED,
 	OPT_PIN_DIR, OPT_MIN_LATENCY,
@@ -121,6 +131,15 @@ static const struct argp_option trace_opts[] = {
 	{},
 };
 
+static const struct argp_option check_opts[] = {
+	{ "json", 'j', NULL, 0, "One JSON object", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug messages", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Show the version", -1 },
+	{},
+};
+
 static const struct argp_option hist_opts[] = {
 	{ "pid", 'p', "PID", 0, "Only the VMs of this VMM (repeatable, up to 16)", 0 },
 	{ "all", 'A', NULL, 0, "One histogram for all VMs together, not one per VM", 0 },
@@ -138,6 +157,7 @@ static const char *const mode_names[] = {
 	[KT_MODE_TOP] = "kvmlock-top",
 	[KT_MODE_TRACE] = "kvmlock-top trace",
 	[KT_MODE_HIST] = "kvmlock-top hist",
+	[KT_MODE_CHECK] = "kvmlock-top check",
 };
 
 const char *kt_sort_names[] = {
@@ -340,8 +360,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->done = true;
 		break;
 	case ARGP_KEY_ARG:
-		if (o->mode == KT_MODE_TRACE)
-			return fail(o, "unexpected argument '%s' (trace takes none)", arg);
+		if (o->mode == KT_MODE_TRACE || o->mode == KT_MODE_CHECK)
+			return fail(o, "unexpected argument '%s' (%s takes none)", arg,
+				    o->mode == KT_MODE_TRACE ? "trace" : "check");
 		if (ps->npos == 0) {
 			if (parse_u64(arg, 1, 86400, &v))
 				return fail(o, "invalid interval '%s': whole seconds from 1 to 86400", arg);
@@ -377,6 +398,8 @@ int kt_parse_args(int argc, char **argv, struct kt_opts *o, unsigned int argp_fl
 				    NULL, NULL, NULL },
 		[KT_MODE_HIST] = { hist_opts, parse_opt, "[interval] [count]",
 				   hist_doc, NULL, NULL, NULL },
+		[KT_MODE_CHECK] = { check_opts, parse_opt, NULL, check_doc,
+				    NULL, NULL, NULL },
 	};
 	struct parse_state ps = { .o = o };
 	int err;
@@ -398,6 +421,9 @@ int kt_parse_args(int argc, char **argv, struct kt_opts *o, unsigned int argp_fl
 	} else if (argc > 1 && !strcmp(argv[1], "hist")) {
 		o->mode = KT_MODE_HIST;
 		o->interval_s = 0;	/* once, at the end, like biolatency */
+		argc--, argv++;
+	} else if (argc > 1 && !strcmp(argv[1], "check")) {
+		o->mode = KT_MODE_CHECK;
 		argc--, argv++;
 	}
 	/* ARGP_NO_ERRS: one line of ours, not argp's two */

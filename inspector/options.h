@@ -24,11 +24,12 @@ enum kt_sort {
 	KT_SORT_VM,		/* VM id, ascending */
 };
 
-/* The first word of the command line: kvmlock-top [top|trace|hist] ... */
+/* The first word of the command line: kvmlock-top [top|trace|hist|check] ... */
 enum kt_mode {
 	KT_MODE_TOP,		/* per-VM table each interval (default) */
 	KT_MODE_TRACE,		/* one line per event */
 	KT_MODE_HIST,		/* log2 latency histograms */
+	KT_MODE_CHECK,		/* what the host has and lacks for the others */
 };
 
 struct kt_opts {

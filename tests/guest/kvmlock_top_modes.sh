@@ -18,8 +18,19 @@
 #     the file when it is written again; 5 in a row end it (exit 1);
 #   - each instance exits 0 on SIGINT with nothing on stderr;
 #   - hist without debugfs runs, with one warning that it keeps VMs gone.
+# First, kvmlock-top check: on this kernel every mode can run.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-modes
+
+$TOOL check >$D/check.txt 2>&1
+rc=$?
+[ $rc = 0 ] && [ "$(tail -n 1 $D/check.txt)" = "can run: top, trace, hist" ] &&
+	grep -qx '  events     ok  the 9 kvm_memslot_\* trace events (in tracefs)' $D/check.txt &&
+	grep -qx '  arguments  ok  as this build reads them' $D/check.txt &&
+	grep -qx '  debugfs    ok  /sys/kernel/debug/kvm' $D/check.txt &&
+	grep -qx '  programs   ok  the verifier accepts the 9 programs' $D/check.txt
+result $? "kvmlock-top check: exit $rc, the events, their arguments, debugfs and the programs there; every mode can run"
+sed 's/^/# /' $D/check.txt
 
 $TOOL trace >$D/trace.txt 2>$D/trace.err &
 t1=$!

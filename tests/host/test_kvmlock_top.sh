@@ -194,6 +194,63 @@ else
 	done
 fi
 
+# kvmlock-top check: every check, in mount namespaces of its own where
+# the host's state is set. All there (the events' tracefs directories, a
+# debugfs with a kvm directory, bpffs; no kernel BTF, so the arguments
+# are not checked): every mode can run, exit 0.
+in_ns() { # shell setup, then kvmlock-top arguments...
+	local setup=$1
+	shift
+	EVENT_NAMES=$EVENT_NAMES unshare -m sh -c "$setup"' || exit 99; exec "$@"' \
+		sh "$TOOL" "$@" 2>&1
+}
+fake_events='mount -t tmpfs -o mode=0755 none /sys/kernel/tracing &&
+	for e in $EVENT_NAMES; do mkdir -p /sys/kernel/tracing/events/kvm/$e || exit 99; done'
+out=$(in_ns "$fake_events"' && mount -t tmpfs none /sys/kernel/btf &&
+	mount -t tmpfs none /sys/kernel/debug && mkdir /sys/kernel/debug/kvm &&
+	mount -t bpf bpf /sys/fs/bpf' check)
+rc=$?
+expect "check, everything there: each line, every mode can run, exit 0" "0 kvmlock-top 0.1 on this host:
+  privileges ok  CAP_SYS_ADMIN (root)
+  tracefs    ok  /sys/kernel/tracing
+  kernel BTF NO  no /sys/kernel/btf/vmlinux: the events' arguments are not checked
+  events     ok  the 9 kvm_memslot_* trace events (in tracefs)
+  arguments  -   not checked: the kernel has no BTF
+  debugfs    ok  /sys/kernel/debug/kvm
+  programs   ok  the verifier accepts the 9 programs
+  bpffs      ok  /sys/fs/bpf
+can run: top, trace, hist" "$rc $out"
+# Nothing there: the events cannot be looked for; the programs still load
+out=$(in_ns 'mount -t tmpfs none /sys/kernel/btf && mount -t tmpfs none /sys/kernel/tracing &&
+	mount -t tmpfs none /sys/kernel/debug && mount -t tmpfs none /sys/fs/bpf' check -j)
+rc=$?
+expect "check -j, nothing there: exit 1, one JSON object: events and debugfs missing, the programs load, no mode can run" \
+	"1 missing missing skipped missing ok {\"top\":false,\"trace\":false,\"hist\":false}" \
+	"$rc $(jq -r '[(.checks[] | select(.name == "tracefs" or .name == "events" or .name == "arguments" or .name == "programs" or .name == "debugfs") | .state), (.can_run | tojson)] | join(" ")' <<<"$out" 2>&1)"
+expect "check -j: version, type and time first, 8 checks" "1 check 8" \
+	"$(jq -r '"\(.version) \(.type) \(.checks | length)"' <<<"$out" 2>&1)"
+if command -v setpriv >/dev/null; then
+	out=$(as_bpf_user check)
+	rc=$?
+	if [ $rc -eq 1 ] && grep -qx '  privileges ok  CAP_BPF and CAP_PERFMON' <<<"$out" &&
+		grep -qx '  debugfs    NO  cannot read /sys/kernel/debug/kvm: Permission denied (top reads debugfs, which is root.s; trace and hist do not)' <<<"$out" &&
+		grep -qx '  programs   ok  the verifier accepts the 9 programs' <<<"$out" &&
+		[ "$(tail -n 1 <<<"$out")" = "can run: trace, hist; cannot run: top (debugfs)" ]; then
+		ok "check with CAP_BPF and CAP_PERFMON, not root: the programs load, top cannot read debugfs, exit 1"
+	else
+		not_ok "check with CAP_BPF and CAP_PERFMON, not root (exit $rc)" "$out"
+	fi
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" check 2>&1)
+	rc=$?
+	if [ $rc -eq 1 ] && grep -qx '  privileges NO  needs root, or CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)' <<<"$out" &&
+		grep -qx '  programs   -   not tried: no privileges' <<<"$out" &&
+		[[ $(tail -n 1 <<<"$out") == "can run: none; cannot run: top (privileges), trace (privileges), hist (privileges)" ]]; then
+		ok "check as nobody: privileges missing, the programs not tried, exit 1"
+	else
+		not_ok "check as nobody (exit $rc)" "$out"
+	fi
+fi
+
 # Bad options: one line each, exit 2
 bad() { # expected message, arguments...
 	local want=$1 out rc
@@ -229,6 +286,8 @@ bad "unexpected argument '3' (only [interval] [count])" hist 1 2 3
 bad "bad option '--pin' (see kvmlock-top trace --help)" trace --pin
 bad "bad option '--keep-pinned' (see kvmlock-top hist --help)" hist --keep-pinned
 bad "invalid --pin-dir '': a directory to create in a bpffs mount" --pin-dir ''
+bad "unexpected argument 'x' (check takes none)" check x
+bad "bad option '-S' (see kvmlock-top check --help)" check -S
 
 out=$("$TOOL" --version 2>&1)
 expect "--version" "kvmlock-top 0.1" "$out"
@@ -241,13 +300,15 @@ else
 	not_ok "--help shows USAGE, EXAMPLES and the options (--pin, --keep-pinned, --pin-dir), exit 0" "$out"
 fi
 if grep -q '^       kvmlock-top trace ' <<<"$out" && grep -q '^       kvmlock-top hist ' <<<"$out" &&
+	grep -q '^       kvmlock-top check ' <<<"$out" &&
 	out=$("$TOOL" trace --help 2>&1) && grep -q '^USAGE: kvmlock-top trace' <<<"$out" &&
 	grep -q -- '--timestamp' <<<"$out" &&
 	out=$("$TOOL" hist --help 2>&1) && grep -q '^USAGE: kvmlock-top hist' <<<"$out" &&
-	grep -q -- '--milliseconds' <<<"$out"; then
-	ok "--help names the modes; trace and hist --help show their USAGE and options"
+	grep -q -- '--milliseconds' <<<"$out" &&
+	out=$("$TOOL" check --help 2>&1) && grep -q '^USAGE: kvmlock-top check \[-j\]' <<<"$out"; then
+	ok "--help names the modes; trace, hist and check --help show their USAGE and options"
 else
-	not_ok "--help names the modes; trace and hist --help show their USAGE and options" "$out"
+	not_ok "--help names the modes; trace, hist and check --help show their USAGE and options" "$out"
 fi
 
 # Unprivileged: refused before anything is loaded
