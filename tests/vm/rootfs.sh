@@ -2,7 +2,8 @@
 # Build (or reuse) the guest root filesystem: a Debian arm64 userland with
 # bpftrace, bpftool, perf, jq (to check kvmlock-top's JSON) and tmux with
 # ncurses-base's terminfo and libc-bin's C.UTF-8 locale, which tmux needs
-# (to drive kvmlock-top's screen), unpacked from
+# (to drive kvmlock-top's screen), python3 (for the kernel tree's
+# tools/kvm/kvm_stat), unpacked from
 # Debian's packages with the machine's own apt sources (no emulation
 # needed), plus our init shim.
 # Prints the cached directory. Booted read-only over 9p. Cached in
@@ -11,7 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-PACKAGES=busybox-static,bpftrace,bpftool,linux-perf,jq,tmux,ncurses-base,libc-bin,libc6
+PACKAGES=busybox-static,bpftrace,bpftool,linux-perf,jq,tmux,ncurses-base,libc-bin,libc6,python3
 SUITE=bookworm
 
 # The machine's apt source files that name Debian's archive.

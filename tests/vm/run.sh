@@ -74,6 +74,29 @@ collect_tests() {
 	done
 }
 
+# The kernel tree's tools/kvm/kvm_stat of KDIR's kernel: its version from
+# its .config, the script from that base's linux-source tarball (the
+# series does not touch it), extracted once into $CACHE/tools. Prints its
+# path, or nothing for a kernel of no base here.
+kvm_stat_of_kernel() {
+	local ver base tarball dir tmp
+	ver=$(sed -n 's|^# Linux/arm64 \([0-9.]*\) Kernel Configuration$|\1|p' "$KDIR/.config" 2>/dev/null)
+	base=$(cut -d. -f1,2 <<<"$ver")
+	tarball=/usr/src/linux-source-$base.tar.xz
+	[ -n "$ver" ] && [ -f "$tarball" ] || return 0
+	dir=$CACHE/tools/linux-$ver
+	if [ ! -s "$dir/kvm_stat" ]; then
+		mkdir -p "$dir"
+		tmp=$(mktemp -d "$dir/tmp.XXXXXX")
+		tar -xJf "$tarball" -C "$tmp" --wildcards --occurrence=1 --strip-components=4 \
+			'*/tools/kvm/kvm_stat/kvm_stat' ||
+			die "cannot extract tools/kvm/kvm_stat from $tarball"
+		mv "$tmp/kvm_stat" "$dir/kvm_stat"
+		rm -rf "$tmp"
+	fi
+	echo "$dir/kvm_stat"
+}
+
 make_payload() {
 	rm -rf "$RUN"
 	mkdir -p "$PAYLOAD/results"
@@ -89,6 +112,8 @@ make_payload() {
 	mkdir -p "$PAYLOAD/docs" "$PAYLOAD/inspector"
 	cp -a "$TOP"/docs/*.md "$PAYLOAD/docs/"
 	cp -a "$TOP"/inspector/perf-lock-latency "$PAYLOAD/inspector/"
+	kvm_stat=$(kvm_stat_of_kernel)
+	[ -z "$kvm_stat" ] || install -m 0755 "$kvm_stat" "$PAYLOAD/inspector/kvm_stat"
 	# kvmlock-top and its test workload, static arm64 (make inspector);
 	# tests that need them fail without them.
 	for f in kvmlock-top kvmlock-workload; do
