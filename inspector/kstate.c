@@ -15,6 +15,11 @@
 
 char *kt_read_file(const char *path)
 {
+	return kt_read_file_len(path, NULL);
+}
+
+char *kt_read_file_len(const char *path, size_t *lenp)
+{
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap), *nbuf;
 	ssize_t n;
@@ -48,6 +53,8 @@ char *kt_read_file(const char *path)
 	}
 	close(fd);
 	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
 	return buf;
 err_close:
 	saved = errno;
@@ -308,6 +315,7 @@ static void creator(const char *root, const char *proc_root, struct kt_vm_dir *e
 		return;
 	}
 	e->start = kt_proc_start(proc_root, e->tgid);
+	kt_read_vmm_id(proc_root, e->tgid, &e->id);
 }
 
 int kt_live_vms(const char *root, const char *proc_root, struct kt_vm_dirs *dirs,
@@ -486,6 +494,73 @@ uint64_t kt_proc_start(const char *proc_root, uint32_t pid)
 		free(text);
 	}
 	return start;
+}
+
+int kt_parse_qemu_name(const char *cmdline, size_t len, char *name, size_t namelen)
+{
+	const char *p = cmdline, *end = cmdline + len, *v, *g;
+	size_t n;
+
+	for (; p < end; p += strnlen(p, (size_t)(end - p)) + 1) {
+		if (strcmp(p, "-name") && strcmp(p, "--name"))
+			continue;
+		v = p + strlen(p) + 1;
+		if (v >= end)
+			return -ENOENT;
+		/* "guest=NAME,...", or a first element without a key: NAME */
+		g = strstr(v, "guest=");
+		if (g && (g == v || g[-1] == ','))
+			v = g + strlen("guest=");
+		n = strcspn(v, ",");
+		if (!n || memchr(v, '=', n))
+			return -ENOENT;
+		snprintf(name, namelen, "%.*s", (int)n, v);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int kt_parse_proc_cgroup(const char *text, char *path, size_t pathlen)
+{
+	static const char v1[] = ":name=systemd:";
+	const char *line = text, *found = NULL, *p;
+	size_t n;
+
+	while (*line) {
+		n = strcspn(line, "\n");
+		if (!strncmp(line, "0::", 3)) {
+			snprintf(path, pathlen, "%.*s", (int)(n - 3), line + 3);
+			return 0;
+		}
+		p = strstr(line, v1);
+		if (!found && p && p < line + n)
+			found = p + strlen(v1);
+		line += n + (line[n] == '\n');
+	}
+	if (!found)
+		return -ENOENT;
+	snprintf(path, pathlen, "%.*s", (int)strcspn(found, "\n"), found);
+	return 0;
+}
+
+void kt_read_vmm_id(const char *proc_root, uint32_t pid, struct kt_vmm_id *id)
+{
+	char path[256], *text;
+	size_t len;
+
+	memset(id, 0, sizeof(*id));
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/cmdline", proc_root, pid);
+	text = kt_read_file_len(path, &len);
+	if (text) {
+		kt_parse_qemu_name(text, len, id->name, sizeof(id->name));
+		free(text);
+	}
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/cgroup", proc_root, pid);
+	text = kt_read_file(path);
+	if (text) {
+		kt_parse_proc_cgroup(text, id->cgroup, sizeof(id->cgroup));
+		free(text);
+	}
 }
 
 int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes)

@@ -67,6 +67,7 @@ struct kt_vm_dir {
 	uint32_t pid;			/* the thread that created the VM */
 	uint32_t tgid;			/* its process, the VMM (else pid) */
 	uint64_t start;			/* the VMM's start time (see below) */
+	struct kt_vmm_id id;		/* the VMM's name and cgroup */
 	unsigned int mismatches;	/* the caller's: reports in a row */
 };
 
@@ -117,6 +118,19 @@ uint64_t kt_proc_start(const char *proc_root, uint32_t pid);
  */
 #define KT_START_GONE		UINT64_MAX
 #define KT_START_SLACK_NS	20000000ULL
+/*
+ * The guest name of a QEMU command line (/proc/<pid>/cmdline: len bytes,
+ * NUL-separated): "-name NAME" or "-name guest=NAME,..." (also --name).
+ * -ENOENT when it has none.
+ */
+int kt_parse_qemu_name(const char *cmdline, size_t len, char *name, size_t namelen);
+/*
+ * The cgroup of a /proc/<pid>/cgroup text: cgroup v2's ("0::PATH"), else
+ * v1's systemd hierarchy. -ENOENT when it has neither.
+ */
+int kt_parse_proc_cgroup(const char *text, char *path, size_t pathlen);
+/* Both of process pid into id ("" each where unknown) */
+void kt_read_vmm_id(const char *proc_root, uint32_t pid, struct kt_vmm_id *id);
 /* "Max locked memory" soft limit of a /proc/<pid>/limits text */
 int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes);
 /*
@@ -129,5 +143,7 @@ void kt_read_proc(const char *proc_root, uint32_t pid, uint64_t start,
 
 /* Reads a whole (small) file into a malloc'd string; NULL and errno set */
 char *kt_read_file(const char *path);
+/* The same, its length (without the NUL added) in *lenp: for NUL-separated files */
+char *kt_read_file_len(const char *path, size_t *lenp);
 
 #endif /* KVMLOCK_KSTATE_H */

@@ -318,6 +318,7 @@ static int take_sample(struct kvmlock_top_bpf *skel, struct kt_vm_dirs *dirs,
 		v->vm = dirs->d[i].vm;
 		v->pid = dirs->d[i].tgid;
 		kt_read_proc(KT_PROC, v->pid, dirs->d[i].start, &v->proc);
+		v->id = dirs->d[i].id;
 		v->kstat_known = !kt_read_kstats(KT_DEBUGFS_KVM, dirs->d[i].dir,
 						 &v->kstat_locked_slots,
 						 &v->kstat_locked_pages);

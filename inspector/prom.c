@@ -75,8 +75,11 @@ struct vmm_ref {
 	uint32_t pid;
 	uint64_t vm;			/* the VM its process was read with */
 	const struct kt_proc *proc;	/* NULL: the process is gone */
+	const struct kt_vmm_id *id;	/* of its lowest VM's row */
 	char labels[24];		/* pid="59" */
 	char comm[4 * KT_COMM_LEN];	/* escaped; "" when gone */
+	/* ,name="...",cgroup="..." (escaped), each only when known */
+	char id_labels[16 + 2 * (4 * 64 + 4 * 256)];
 };
 
 struct vm_ref {
@@ -258,12 +261,13 @@ static void per_vm(FILE *f, const struct vm_ref *v, size_t n, const struct kt_re
 	size_t i;
 
 	family(f, "kvmlock_vm_info", "gauge",
-	       "A live VM and its VMM (pid, comm; comm empty when the process is gone); the value is always 1.");
+	       "A live VM and its VMM: pid, comm (empty when the process is gone), and when known QEMU's -name (name) and its cgroup; the value is always 1.");
 	for (i = 0; i < n; i++) {
-		char extra[24 + 4 * KT_COMM_LEN + 16];
+		const struct vmm_ref *m = v[i].vmm;
+		char extra[sizeof(m->labels) + sizeof(m->comm) + sizeof(m->id_labels) + 16];
 
-		snprintf(extra, sizeof(extra), "%s,comm=\"%s\"", v[i].vmm->labels,
-			 v[i].vmm->comm);
+		snprintf(extra, sizeof(extra), "%s,comm=\"%s\"%s", m->labels, m->comm,
+			 m->id_labels);
 		sample(f, "kvmlock_vm_info", v[i].labels, extra, "1");
 	}
 	PER_VM("kvmlock_locked_slots", "gauge",
@@ -326,6 +330,25 @@ static void per_vm(FILE *f, const struct vm_ref *v, size_t n, const struct kt_re
 	}
 }
 
+/* name and cgroup, escaped, as more labels of kvmlock_vm_info */
+static void id_labels(struct vmm_ref *m)
+{
+	char name[4 * sizeof(m->id->name)], cgroup[4 * sizeof(m->id->cgroup)];
+	size_t off = 0;
+
+	m->id_labels[0] = '\0';
+	if (m->id->name[0]) {
+		kt_prom_label_value(name, sizeof(name), m->id->name);
+		off += snprintf(m->id_labels + off, sizeof(m->id_labels) - off,
+				",name=\"%s\"", name);
+	}
+	if (m->id->cgroup[0]) {
+		kt_prom_label_value(cgroup, sizeof(cgroup), m->id->cgroup);
+		snprintf(m->id_labels + off, sizeof(m->id_labels) - off,
+			 ",cgroup=\"%s\"", cgroup);
+	}
+}
+
 /*
  * The VMMs of r's rows, one per pid, sorted by pid, in m; returns how
  * many. Each takes the process of its VM with the lowest id whose row
@@ -339,6 +362,7 @@ static size_t collect_vmms(struct vmm_ref *m, const struct kt_report *r)
 		m[i].pid = r->rows[i].pid;
 		m[i].vm = r->rows[i].vm;
 		m[i].proc = r->rows[i].proc.known ? &r->rows[i].proc : NULL;
+		m[i].id = &r->rows[i].id;
 	}
 	qsort(m, r->nr_vms, sizeof(*m), vmm_vm_cmp);
 	for (i = 0; i < r->nr_vms; i++) {
@@ -353,6 +377,7 @@ static size_t collect_vmms(struct vmm_ref *m, const struct kt_report *r)
 		snprintf(m[i].labels, sizeof(m[i].labels), "pid=\"%" PRIu32 "\"", m[i].pid);
 		kt_prom_label_value(m[i].comm, sizeof(m[i].comm),
 				    m[i].proc ? m[i].proc->comm : "");
+		id_labels(&m[i]);
 	}
 	return n;
 }

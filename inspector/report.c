@@ -214,6 +214,7 @@ static int fill_row(struct kt_vm_row *row, const struct kt_live_vm *v,
 	row->vm = v->vm;
 	row->pid = v->pid;
 	row->proc = v->proc;
+	row->id = v->id;
 	cur = kt_find_stats(smp->stats, smp->nr_stats, v->vm);
 	prev = kt_find_stats(h->prev, h->nr_prev, v->vm);
 	if (!cur)
@@ -829,6 +830,16 @@ static void json_opt_u64(FILE *f, const char *key, bool valid, uint64_t v)
 		fprintf(f, ",\"%s\":null", key);
 }
 
+/* A string, null when empty (unknown) */
+static void json_opt_str(FILE *f, const char *key, const char *s)
+{
+	fprintf(f, ",\"%s\":", key);
+	if (*s)
+		json_str(f, s);
+	else
+		fputs("null", f);
+}
+
 /* An address as trace has it: a "0x..." string (they pass 2^53) */
 static void json_opt_hex(FILE *f, const char *key, bool valid, uint64_t v)
 {
@@ -880,6 +891,8 @@ static void json_row(FILE *f, const struct kt_vm_row *row, uint64_t ps, bool slo
 		json_str(f, p->comm);
 	else
 		fputs("null", f);
+	json_opt_str(f, "vmm_name", row->id.name);
+	json_opt_str(f, "cgroup", row->id.cgroup);
 	json_locked(f, row->locked_slots, row->locked_pages, row->rw_pages,
 		    row->ro_pages, ps);
 	json_opt_u64(f, "vmlck_bytes", p->vmlck_known, p->vmlck_bytes);

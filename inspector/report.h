@@ -29,10 +29,22 @@ struct kt_proc {
 };
 
 /* A live VM: a directory of /sys/kernel/debug/kvm with locked_memslots */
+/*
+ * Who a VMM is beyond its comm, read once with its process when its VM
+ * is new: QEMU's -name (the guest's name), and its cgroup (v2; else v1's
+ * systemd hierarchy), which names the VM's unit under libvirt or systemd.
+ * "" when unknown.
+ */
+struct kt_vmm_id {
+	char name[64];
+	char cgroup[256];
+};
+
 struct kt_live_vm {
 	uint64_t vm;
 	uint32_t pid;
 	struct kt_proc proc;
+	struct kt_vmm_id id;
 	bool kstat_known;		/* locked_slots, locked_pages read */
 	uint64_t kstat_locked_slots;
 	uint64_t kstat_locked_pages;
@@ -105,6 +117,7 @@ struct kt_vm_row {
 	uint64_t vm;
 	uint32_t pid;
 	struct kt_proc proc;
+	struct kt_vmm_id id;
 	uint64_t locked_slots, locked_pages, rw_pages, ro_pages;
 	bool pct_valid;
 	double pct;			/* VmLck / RLIMIT_MEMLOCK */

@@ -5,7 +5,9 @@
 # onto it). That process is not the VM's VMM: neither the kvmlock-top that
 # knew the VMM (following since before the VM) nor one started after the
 # pid was reused may show its comm, VmLck or limit for the VM, in JSON or
-# in the Prometheus file. pid_max is restored whatever happens.
+# in the Prometheus file. pid_max is restored whatever happens. The VMM
+# runs with QEMU's -name on its command line: kvmlock-top gives the VM
+# that name (vmm_name, the name label), also once the VMM is gone.
 . "$(dirname "$0")/lib.sh"
 kvmlock_top_setup kvmlock-top-vmm
 PID_MAX=$(cat /proc/sys/kernel/pid_max)
@@ -49,7 +51,8 @@ done
 mkdir -p $D/prom
 $TOOL -j --prom-file $D/prom/k.prom 1 >$D/follow.out 2>$D/follow.err &
 tool=$!
-start w 3
+# QEMU's -name on its command line: the VM's name for kvmlock-top
+start w 3 -name guest=db01,debug-threads=on
 W=$pid_w
 [ "$W" -gt 301 ] || fail_now "the VMM's pid $W is below the lowest pid_max (301)"
 must w "vm A"
@@ -58,6 +61,10 @@ id=${id%% *}
 known() { row $D/follow.out | grep -q "^{\"vm\":$id,\"pid\":$W,\"comm\":\"kvmlock-workloa\","; }
 wait_for known
 result $? "the follower shows VM $id under its VMM $W, kvmlock-workloa"
+row $D/follow.out | grep -q ',"vmm_name":"db01","cgroup":null,'
+result $? "its VMM's QEMU -name, db01, as vmm_name; no cgroup (this kernel has none)"
+wait_for grep -qx "kvmlock_vm_info{vm=\"$id\",pid=\"$W\",comm=\"kvmlock-workloa\",name=\"db01\"} 1" $D/prom/k.prom
+result $? "its .prom file: kvmlock_vm_info with the VMM's comm and name"
 
 must w fork
 child=${reply#ok child=}
@@ -102,9 +109,9 @@ case $got in
 esac
 result $rc "the follower: VM $id's VMM $W is gone, no comm, VmLck or limit of process $W"
 [ $rc = 0 ] || echo "# $got"
-grep -qx "kvmlock_vm_info{vm=\"$id\",pid=\"$W\",comm=\"\"} 1" $D/prom/k.prom &&
+grep -qx "kvmlock_vm_info{vm=\"$id\",pid=\"$W\",comm=\"\",name=\"db01\"} 1" $D/prom/k.prom &&
 	! grep -q "^kvmlock_vmm_[a-z_]*{pid=\"$W\"}" $D/prom/k.prom
-result $? "its .prom file: kvmlock_vm_info with comm \"\", no kvmlock_vmm_* series of pid $W"
+result $? "its .prom file: kvmlock_vm_info with comm \"\" (the VM's name kept), no kvmlock_vmm_* series of pid $W"
 
 # Started now: the thread $W began after VM $id's debugfs directory was
 # made, so it is not the one that created the VM.

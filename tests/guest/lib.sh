@@ -93,9 +93,10 @@ tmux_ready() {
 # kvmlock-top's tests (kvmlock_top*.sh):
 #   kvmlock_top_setup NAME  $TOOL (kvmlock-top), $WL (its workload), $PAGE
 #                           and $D, the empty scratch directory /tmp/NAME
-#   start W FD              a workload W reading commands from the FIFO
+#   start W FD [ARG...]     a workload W reading commands from the FIFO
 #                           $D/W.in, open on fd FD, replying in $D/W.out;
-#                           its pid in $pid_W
+#                           its pid in $pid_W; ARGs on its command line,
+#                           which it ignores (QEMU's -name, as VMMs have it)
 #   cmd W COMMAND           sends W a command and waits for its one reply
 #                           ($reply); none in 60 s ends the script
 #   must W COMMAND          the same, and a reply other than "ok..." ends it
@@ -115,11 +116,13 @@ kvmlock_top_setup() {
 	mkdir -p "$D"
 }
 start() {
-	mkfifo $D/$1.in
-	$WL <$D/$1.in >$D/$1.out 2>&1 &
-	eval "pid_$1=$!"
-	eval "exec $2>$D/$1.in"
-	eval "fd_$1=$2"
+	local name=$1 fd=$2
+	shift 2
+	mkfifo $D/$name.in
+	$WL "$@" <$D/$name.in >$D/$name.out 2>&1 &
+	eval "pid_$name=$!"
+	eval "exec $fd>$D/$name.in"
+	eval "fd_$name=$fd"
 }
 cmd() {
 	n=$(wc -l <$D/$1.out)

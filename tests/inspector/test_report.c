@@ -357,6 +357,9 @@ static void make_sample(struct kt_sample *s)
 	vms[1].proc.vmlck_known = true;
 	vms[1].proc.limit_known = true;
 	vms[1].proc.limit_unlimited = true;
+	/* libvirt's QEMU: its guest name and its machine scope */
+	strcpy(vms[1].id.name, "db01");
+	strcpy(vms[1].id.cgroup, "/machine.slice/machine-qemu\\x2d1\\x2ddb01.scope");
 	vms[1].kstat_known = true;
 	vms[1].kstat_locked_slots = 1;	/* a mismatch */
 
@@ -825,6 +828,8 @@ static void test_json(void **state)
 	assert_json(doc, "vms.0.lock_latency_max_ns", "2738976");
 	assert_json(doc, "vms.0.last_event_age_ns", "100");
 	assert_json(doc, "vms.0.state_mismatch", "false");
+	assert_json(doc, "vms.0.vmm_name", "null");
+	assert_json(doc, "vms.0.cgroup", "null");
 	assert_json(doc, "vms.0.slots.0.slot", "0");
 	assert_json(doc, "vms.0.slots.0.ipa_start", "null");
 	assert_json(doc, "vms.0.slots.0.hva", "null");
@@ -839,6 +844,8 @@ static void test_json(void **state)
 	assert_json(doc, "vms.0.slots.1.locked_for_ns", "600");
 	assert_json(doc, "vms.0.slots.1.lock_latency_ns", "2738976");
 	assert_json(doc, "vms.1.vm", "3");
+	assert_json(doc, "vms.1.vmm_name", "\"db01\"");
+	assert_json(doc, "vms.1.cgroup", "\"/machine.slice/machine-qemu\\\\x2d1\\\\x2ddb01.scope\"");
 	assert_json(doc, "vms.1.memlock_limit_bytes", "null");
 	assert_json(doc, "vms.1.memlock_limit_unlimited", "true");
 	assert_json(doc, "vms.1.memlock_used_pct", "null");
@@ -991,10 +998,10 @@ static const char prom_fixture[] =
 	"# TYPE kvmlock_vmm_memlock_limit_bytes gauge\n"
 	"kvmlock_vmm_memlock_limit_bytes{pid=\"59\"} 1310720\n"
 	"kvmlock_vmm_memlock_limit_bytes{pid=\"60\"} +Inf\n"
-	"# HELP kvmlock_vm_info A live VM and its VMM (pid, comm; comm empty when the process is gone); the value is always 1.\n"
+	"# HELP kvmlock_vm_info A live VM and its VMM: pid, comm (empty when the process is gone), and when known QEMU's -name (name) and its cgroup; the value is always 1.\n"
 	"# TYPE kvmlock_vm_info gauge\n"
 	"kvmlock_vm_info{vm=\"2\",pid=\"59\",comm=\"memslot_lock_te\"} 1\n"
-	"kvmlock_vm_info{vm=\"3\",pid=\"60\",comm=\"qemu\"} 1\n"
+	"kvmlock_vm_info{vm=\"3\",pid=\"60\",comm=\"qemu\",name=\"db01\",cgroup=\"/machine.slice/machine-qemu\\\\x2d1\\\\x2ddb01.scope\"} 1\n"
 	"# HELP kvmlock_locked_slots Memslots the VM has locked now.\n"
 	"# TYPE kvmlock_locked_slots gauge\n"
 	"kvmlock_locked_slots{vm=\"2\"} 2\n"
@@ -1225,7 +1232,7 @@ static void test_prom_label_escape(void **state)
 	make_sample(&smp);
 	strcpy(vms[1].proc.comm, "q\"\\\n\xff\xc3\xa9-x");
 	t = prom_of(&h, &smp, &o, "escape.prom");
-	assert_non_null(strstr(t, "kvmlock_vm_info{vm=\"3\",pid=\"60\",comm=\"q\\\"\\\\\\n?\xc3\xa9-x\"} 1\n"));
+	assert_non_null(strstr(t, "kvmlock_vm_info{vm=\"3\",pid=\"60\",comm=\"q\\\"\\\\\\n?\xc3\xa9-x\",name=\"db01\","));
 	free(t);
 	kt_history_free(&h);
 }
@@ -1733,6 +1740,18 @@ static void test_live_vms(void **state)
 	snprintf(pd2, sizeof(pd2), "%s/50", proc);
 	mkdir(pd2, 0755);
 	put_stat(pd2, 50, 100);
+	{
+		/* QEMU's command line: NUL-separated */
+		char cl[700];
+		FILE *f;
+
+		snprintf(cl, sizeof(cl), "%s/cmdline", pd2);
+		f = fopen(cl, "w");
+		assert_non_null(f);
+		fwrite("qemu\0-name\0guest=db01,debug-threads=on\0", 1, 39, f);
+		fclose(f);
+	}
+	put(pd2, "cgroup", "0::/machine.slice/vm-db01.scope\n");
 	snprintf(d, sizeof(d), "%s/59-11", root);
 	mkdir(d, 0755);
 	put(d, "locked_memslots", good_memslots);
@@ -1747,6 +1766,9 @@ static void test_live_vms(void **state)
 	assert_int_equal(live(&dirs, "59-11")->pid, 59);
 	assert_int_equal(live(&dirs, "59-11")->tgid, 50);
 	assert_int_equal(live(&dirs, "59-11")->start, 100);
+	assert_string_equal(live(&dirs, "59-11")->id.name, "db01");
+	assert_string_equal(live(&dirs, "59-11")->id.cgroup, "/machine.slice/vm-db01.scope");
+	assert_string_equal(live(&dirs, "70-12")->id.name, "");
 	assert_int_equal(live(&dirs, "70-12")->vm, 3);
 	assert_int_equal(live(&dirs, "70-12")->tgid, 70);
 	/* its creator gone: no process is taken for its VMM */
@@ -1910,6 +1932,52 @@ static void test_proc(void **state)
 	assert_false(p.known);
 	kt_read_proc(root, 60, 4242, &p);
 	assert_false(p.known);
+
+	/* QEMU's -name: the guest's name, in either form */
+	{
+		static const struct {
+			const char *cmdline;	/* '|' for NUL */
+			const char *name;	/* NULL: none */
+		} cases[] = {
+			{ "qemu-system-aarch64|-name|db01|-m|1G|", "db01" },
+			{ "qemu|-name|guest=db01,debug-threads=on|", "db01" },
+			{ "qemu|-name|process=q1,guest=db02|", "db02" },
+			{ "qemu|--name|web,debug-threads=on|", "web" },
+			{ "qemu|-name|debug-threads=on|", NULL },
+			{ "qemu|-m|1G|", NULL },
+			{ "qemu|-name|", NULL },
+			{ "qemu|-name", NULL },
+		};
+		char cmd[128], name[64];
+		size_t i, j, n;
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			n = strlen(cases[i].cmdline);
+			for (j = 0; j < n; j++)
+				cmd[j] = cases[i].cmdline[j] == '|' ? '\0' : cases[i].cmdline[j];
+			name[0] = '\0';
+			if (kt_parse_qemu_name(cmd, n, name, sizeof(name)) !=
+			    (cases[i].name ? 0 : -ENOENT) ||
+			    strcmp(name, cases[i].name ? cases[i].name : ""))
+				fail_msg("case %zu: got '%s'", i, name);
+		}
+	}
+	/* the cgroup: v2's, else v1's systemd hierarchy */
+	{
+		char cg[256];
+
+		assert_int_equal(kt_parse_proc_cgroup("0::/machine.slice/machine-qemu\\x2d1\\x2ddb01.scope\n",
+						      cg, sizeof(cg)), 0);
+		assert_string_equal(cg, "/machine.slice/machine-qemu\\x2d1\\x2ddb01.scope");
+		assert_int_equal(kt_parse_proc_cgroup("12:cpu,cpuacct:/x\n1:name=systemd:/system.slice/vm.service\n0::/\n",
+						      cg, sizeof(cg)), 0);
+		assert_string_equal(cg, "/");
+		assert_int_equal(kt_parse_proc_cgroup("12:cpu,cpuacct:/x\n1:name=systemd:/system.slice/vm.service\n",
+						      cg, sizeof(cg)), 0);
+		assert_string_equal(cg, "/system.slice/vm.service");
+		assert_int_equal(kt_parse_proc_cgroup("12:cpu:/x\n", cg, sizeof(cg)), -ENOENT);
+		assert_int_equal(kt_parse_proc_cgroup("", cg, sizeof(cg)), -ENOENT);
+	}
 
 	/* field 22, whatever the comm holds */
 	assert_int_equal(kt_parse_proc_stat_start("7 (a) b) c) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 "
