@@ -71,15 +71,21 @@ VMLINUX_BTF ?= $(KERNEL_DIR)/vmlinux.btf
 inspector: deps
 	@$(MAKE) --no-print-directory -C inspector VMLINUX_BTF=$(abspath $(VMLINUX_BTF))
 
-# kvmlock-top for this host, its man page and its Prometheus alerting rules
-# (PREFIX=/usr/local, DESTDIR= for a staging directory).
+# kvmlock-top for this host, its man page, its Prometheus alerting rules
+# and their runbooks, docs/kvmlock-top.md (PREFIX=/usr/local, DESTDIR= for
+# a staging directory). The rules' runbook_url point at that copy, or at
+# RUNBOOK_BASE (the URL of yours: a wiki page, a copy on a web server).
 PREFIX ?= /usr/local
 DESTDIR ?=
+RUNBOOK_BASE ?= file://$(PREFIX)/share/doc/kvmlock/kvmlock-top.md
 install: inspector
 	install -D -m 0755 $(BUILD)/inspector/host/kvmlock-top $(DESTDIR)$(PREFIX)/sbin/kvmlock-top
 	install -D -m 0644 inspector/kvmlock-top.8 $(DESTDIR)$(PREFIX)/share/man/man8/kvmlock-top.8
-	install -D -m 0644 inspector/kvmlock-top.rules.yml \
-		$(DESTDIR)$(PREFIX)/share/kvmlock/kvmlock-top.rules.yml
+	install -D -m 0644 docs/kvmlock-top.md $(DESTDIR)$(PREFIX)/share/doc/kvmlock/kvmlock-top.md
+	mkdir -p $(DESTDIR)$(PREFIX)/share/kvmlock
+	sed 's|file:///usr/local/share/doc/kvmlock/kvmlock-top.md#|$(RUNBOOK_BASE)#|' \
+		inspector/kvmlock-top.rules.yml >$(DESTDIR)$(PREFIX)/share/kvmlock/kvmlock-top.rules.yml
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/kvmlock/kvmlock-top.rules.yml
 
 # The kernel tests also run on these debug kernels (tests/vm/debug-tests.list).
 override CHECK_KERNELS := $(if $(filter default,$(KERNEL_VARIANT)),debug kasan)

@@ -11,7 +11,8 @@
 #    and evaluates the rules, and its HTTP API returns the fixture's
 #    figures exactly;
 #  - the man page lints clean with mandoc and names every option;
-#  - make install puts the tool, the man page and the rules in place.
+#  - make install puts the tool, the man page, the rules and their
+#    runbooks in place, each runbook_url at its alert's heading there.
 # Fails closed: a missing tool is a failure, not a skip. Both daemons run
 # on 127.0.0.1, on free ports, and are stopped on exit whatever happens.
 set -uo pipefail
@@ -144,6 +145,9 @@ if prom_wait_for 200 prom_scraped; then
 		"$(prom_query x 'kvmlock_host_lock_duration_seconds_bucket{le="0.002097151"}') $(prom_query x 'histogram_quantile(0.5, kvmlock_host_lock_duration_seconds_bucket)')"
 	expect "a VM's figure joined to its VMM's pid and comm (kvmlock_vm_info)" "memslot_lock_te=80" \
 		"$(prom_query comm 'kvmlock_locked_pages{vm="2"} * on (instance, job, vm) group_left (pid, comm) kvmlock_vm_info{pid="59"}')"
+	expect "kvmlock_vm_info: QEMU's guest name and the cgroup, as written (the backslashes of systemd's escaping)" \
+		'db01=1 /machine.slice/machine-qemu\x2d1\x2ddb01.scope=1' \
+		"$(prom_query name 'kvmlock_vm_info{vm="3"}') $(prom_query cgroup 'kvmlock_vm_info{vm="3"}')"
 	expect "host metrics: events received and lost, VMs" "=12 =3 =2" \
 		"$(prom_query x kvmlock_events_received_total) $(prom_query x kvmlock_events_lost_total) $(prom_query x kvmlock_vms)"
 	if prom_wait_for 100 rules_ok; then
@@ -171,20 +175,40 @@ done
 expect "the man page names every option of --help" "" "$undocumented"
 
 if out=$(make -C "$TOP" --no-print-directory install VMLINUX_BTF="$btf" DESTDIR="$tmp/dest" 2>&1); then
-	expect "make install DESTDIR=...: the tool, the man page and the rules, 0755/0644/0644" \
+	expect "make install DESTDIR=...: the tool, the man page, the runbooks and the rules, 0755/0644/0644/0644" \
 		"755 $tmp/dest/usr/local/sbin/kvmlock-top
+644 $tmp/dest/usr/local/share/doc/kvmlock/kvmlock-top.md
 644 $tmp/dest/usr/local/share/kvmlock/kvmlock-top.rules.yml
 644 $tmp/dest/usr/local/share/man/man8/kvmlock-top.8" \
 		"$(find "$tmp/dest" -type f -printf '%m %p\n' | sort -k2)"
 	cmp -s "$TOOL" "$tmp/dest/usr/local/sbin/kvmlock-top" &&
 		cmp -s "$RULES" "$tmp/dest/usr/local/share/kvmlock/kvmlock-top.rules.yml"
 	expect "the installed files are the built tool and the rules" 0 $?
+	# Each alert's runbook_url: the installed runbooks, at the alert's
+	# heading (GitHub's anchor: the heading in lower case).
+	bad=
+	while read -r url; do
+		file=${url%%#*} anchor=${url#*#}
+		[ "$file" = "file:///usr/local/share/doc/kvmlock/kvmlock-top.md" ] &&
+			grep -qix "#### $anchor" "$tmp/dest/usr/local/share/doc/kvmlock/kvmlock-top.md" ||
+			bad="$bad $url"
+	done < <(sed -n 's/^ *runbook_url: "\(.*\)"$/\1/p' "$tmp/dest/usr/local/share/kvmlock/kvmlock-top.rules.yml")
+	expect "7 runbook_url, each the heading of its alert in the installed runbooks" \
+		"7 " "$(grep -c 'runbook_url:' "$RULES") $bad"
 else
 	not_ok "make install DESTDIR=..." "$out"
 fi
 if out=$(make -C "$TOP" --no-print-directory install VMLINUX_BTF="$btf" DESTDIR="$tmp/dest2" PREFIX=/usr 2>&1); then
 	expect "make install PREFIX=/usr" "$tmp/dest2/usr/sbin/kvmlock-top" \
 		"$(find "$tmp/dest2" -name kvmlock-top -type f)"
+	expect "make install PREFIX=/usr: runbook_url under /usr/share/doc" \
+		"file:///usr/share/doc/kvmlock/kvmlock-top.md#kvmlockmemlocknearlimit" \
+		"$(sed -n 's/^ *runbook_url: "\(.*nearlimit\)"$/\1/p' "$tmp/dest2/usr/share/kvmlock/kvmlock-top.rules.yml")"
+	make -C "$TOP" --no-print-directory install VMLINUX_BTF="$btf" DESTDIR="$tmp/dest3" \
+		RUNBOOK_BASE=https://wiki.example.org/kvmlock-top >/dev/null 2>&1
+	expect "make install RUNBOOK_BASE=URL: runbook_url at that URL" \
+		"https://wiki.example.org/kvmlock-top#kvmlockmemlocknearlimit" \
+		"$(sed -n 's/^ *runbook_url: "\(.*nearlimit\)"$/\1/p' "$tmp/dest3/usr/local/share/kvmlock/kvmlock-top.rules.yml")"
 else
 	not_ok "make install PREFIX=/usr" "$out"
 fi
