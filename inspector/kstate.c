@@ -445,13 +445,21 @@ int kt_parse_proc_tgid(const char *text, uint32_t *tgid)
 	return 0;
 }
 
+/* proc_root/PID/NAME, whole (kt_read_file_len(), lenp may be NULL) */
+static char *read_proc_file(const char *proc_root, uint32_t pid, const char *name,
+			    size_t *lenp)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%" PRIu32 "/%s", proc_root, pid, name);
+	return kt_read_file_len(path, lenp);
+}
+
 uint32_t kt_proc_tgid(const char *proc_root, uint32_t pid)
 {
-	char path[256], *text;
+	char *text = read_proc_file(proc_root, pid, "status", NULL);
 	uint32_t tgid = 0;
 
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/status", proc_root, pid);
-	text = kt_read_file(path);
 	if (text) {
 		kt_parse_proc_tgid(text, &tgid);
 		free(text);
@@ -484,11 +492,9 @@ int kt_parse_proc_stat_start(const char *text, uint64_t *start)
 
 uint64_t kt_proc_start(const char *proc_root, uint32_t pid)
 {
-	char path[256], *text;
+	char *text = read_proc_file(proc_root, pid, "stat", NULL);
 	uint64_t start = 0;
 
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/stat", proc_root, pid);
-	text = kt_read_file(path);
 	if (text) {
 		kt_parse_proc_stat_start(text, &start);
 		free(text);
@@ -545,18 +551,16 @@ int kt_parse_proc_cgroup(const char *text, char *path, size_t pathlen)
 
 void kt_read_vmm_id(const char *proc_root, uint32_t pid, struct kt_vmm_id *id)
 {
-	char path[256], *text;
+	char *text;
 	size_t len;
 
 	memset(id, 0, sizeof(*id));
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/cmdline", proc_root, pid);
-	text = kt_read_file_len(path, &len);
+	text = read_proc_file(proc_root, pid, "cmdline", &len);
 	if (text) {
 		kt_parse_qemu_name(text, len, id->name, sizeof(id->name));
 		free(text);
 	}
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/cgroup", proc_root, pid);
-	text = kt_read_file(path);
+	text = read_proc_file(proc_root, pid, "cgroup", NULL);
 	if (text) {
 		kt_parse_proc_cgroup(text, id->cgroup, sizeof(id->cgroup));
 		free(text);
