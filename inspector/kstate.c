@@ -314,7 +314,9 @@ static void creator(const char *root, const char *proc_root, struct kt_vm_dir *e
 		e->start = KT_START_GONE;
 		return;
 	}
-	e->start = kt_proc_start(proc_root, e->tgid);
+	/* a VM made by the VMM's main thread: its start time is read already */
+	e->start = e->tgid == e->pid && thread_start ? thread_start :
+		   kt_proc_start(proc_root, e->tgid);
 	kt_read_vmm_id(proc_root, e->tgid, &e->id);
 }
 
@@ -593,7 +595,7 @@ int kt_parse_proc_limits(const char *text, bool *unlimited, uint64_t *bytes)
 void kt_read_proc(const char *proc_root, uint32_t pid, uint64_t start,
 		  struct kt_proc *p)
 {
-	char path[256], *text;
+	char *text;
 	size_t len;
 
 	memset(p, 0, sizeof(*p));
@@ -602,8 +604,7 @@ void kt_read_proc(const char *proc_root, uint32_t pid, uint64_t start,
 	if (start == KT_START_GONE ||
 	    (start && kt_proc_start(proc_root, pid) != start))
 		return;
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/comm", proc_root, pid);
-	text = kt_read_file(path);
+	text = read_proc_file(proc_root, pid, "comm", NULL);
 	if (!text)
 		return;
 	p->known = true;
@@ -612,14 +613,12 @@ void kt_read_proc(const char *proc_root, uint32_t pid, uint64_t start,
 	snprintf(p->comm, sizeof(p->comm), "%s", text);
 	free(text);
 
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/status", proc_root, pid);
-	text = kt_read_file(path);
+	text = read_proc_file(proc_root, pid, "status", NULL);
 	if (text) {
 		p->vmlck_known = !kt_parse_proc_status(text, &p->vmlck_bytes);
 		free(text);
 	}
-	snprintf(path, sizeof(path), "%s/%" PRIu32 "/limits", proc_root, pid);
-	text = kt_read_file(path);
+	text = read_proc_file(proc_root, pid, "limits", NULL);
 	if (text) {
 		p->limit_known = !kt_parse_proc_limits(text, &p->limit_unlimited,
 							&p->limit_bytes);

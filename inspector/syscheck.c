@@ -131,7 +131,8 @@ static void check_events(struct kt_check *c)
 	int n;
 
 	if (events)
-		set(&c[KT_CHECK_TRACEFS], KT_CHECK_OK, "%.*s", (int)(strlen(events) - 7), events);
+		set(&c[KT_CHECK_TRACEFS], KT_CHECK_OK, "%.*s",
+		    (int)(strlen(events) - strlen("/events")), events);
 	else
 		set(&c[KT_CHECK_TRACEFS], KT_CHECK_NO,
 		    "not mounted (mount -t tracefs none /sys/kernel/tracing): the events are looked for in the kernel's BTF");
